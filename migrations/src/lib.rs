@@ -1,0 +1,16 @@
+//! Schema migrations, run at `serve`, by `applicant-vault migrate` and before any
+//! CLI command that uses the database. Each migration names its own tables and
+//! columns and never imports the live entities, so old migrations keep their meaning.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_core;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_core::Migration)]
+    }
+}

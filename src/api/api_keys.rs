@@ -1,0 +1,161 @@
+//! API keys through the API (admin); the CLI offers the same.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use uuid::Uuid;
+
+use super::{ApiTags, auth::ApiKey};
+use crate::{
+    app::AppState,
+    domain::keys::Role,
+    error::{ApiError, ApiResult},
+    store::{self, api_keys::NewKey, entity::api_key},
+};
+
+pub struct ApiKeysApi;
+
+/// A key as listed: never its secret.
+#[derive(Object)]
+pub struct ApiKeyInfo {
+    id: Uuid,
+    name: String,
+    role: Role,
+    /// May sit in public page code: only lists jobs and submits applications, rate limited.
+    publishable: bool,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<api_key::Model> for ApiKeyInfo {
+    fn from(key: api_key::Model) -> Self {
+        Self {
+            id: key.id,
+            role: key.role.parse().unwrap_or(Role::Partner),
+            name: key.name,
+            publishable: key.publishable,
+            created_at: key.created_at,
+            revoked_at: key.revoked_at,
+        }
+    }
+}
+
+#[derive(Object)]
+struct NewApiKey {
+    #[oai(validator(
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F][^\x00-\x1F\x7F]*$"
+    ))]
+    name: String,
+    role: Role,
+    /// Only for the careers-site role.
+    #[oai(default)]
+    publishable: bool,
+}
+
+/// A new key with its secret, shown this once.
+#[derive(Object)]
+struct CreatedApiKey {
+    #[oai(flatten)]
+    key: ApiKeyInfo,
+    secret: String,
+}
+
+#[derive(ApiResponse)]
+enum CreateKeyResponse {
+    /// The key was created; store the secret now, it is not shown again.
+    #[oai(status = 201)]
+    Created(Json<CreatedApiKey>),
+}
+
+#[derive(ApiResponse)]
+enum RevokeKeyResponse {
+    /// The key is revoked.
+    #[oai(status = 204)]
+    Revoked,
+}
+
+#[OpenApi(tag = "ApiTags::ApiKeys")]
+impl ApiKeysApi {
+    /// List keys. Roles: admin.
+    #[oai(path = "/v1/api-keys", method = "get", operation_id = "list_api_keys")]
+    async fn list(&self, state: Data<&AppState>, auth: ApiKey) -> ApiResult<Json<Vec<ApiKeyInfo>>> {
+        auth.0.require(&[Role::Admin])?;
+        let keys = store::api_keys::list(&state.db).await?;
+        Ok(Json(keys.into_iter().map(ApiKeyInfo::from).collect()))
+    }
+
+    /// Create a key. Roles: admin.
+    #[oai(
+        path = "/v1/api-keys",
+        method = "post",
+        operation_id = "create_api_key"
+    )]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        body: Json<NewApiKey>,
+    ) -> ApiResult<CreateKeyResponse> {
+        let caller = auth.0;
+        caller.require(&[Role::Admin])?;
+        let body = body.0;
+        if body.publishable && body.role != Role::CareersSite {
+            return Err(ApiError::invalid(
+                "publishable: only careers-site keys can be publishable",
+            ));
+        }
+        let name = crate::domain::fields::required_text("name", &body.name, 100)?;
+        let (key, secret) = store::api_keys::create(
+            &state.db,
+            NewKey {
+                name: &name,
+                role: body.role,
+                publishable: body.publishable,
+            },
+        )
+        .await?;
+        store::audit::record(
+            &state.db,
+            &caller.actor(),
+            "api_key.created",
+            None,
+            Some(key.id),
+        )
+        .await?;
+        tracing::info!(api_key_id = %key.id, role = %key.role, "API key created");
+        Ok(CreateKeyResponse::Created(Json(CreatedApiKey {
+            key: key.into(),
+            secret: secret.expose().to_owned(),
+        })))
+    }
+
+    /// Revoke a key; it stops working at once. Roles: admin.
+    #[oai(
+        path = "/v1/api-keys/:id",
+        method = "delete",
+        operation_id = "revoke_api_key"
+    )]
+    async fn revoke(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<Uuid>,
+    ) -> ApiResult<RevokeKeyResponse> {
+        let caller = auth.0;
+        caller.require(&[Role::Admin])?;
+        store::api_keys::revoke(&state.db, id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("API key"))?;
+        store::audit::record(
+            &state.db,
+            &caller.actor(),
+            "api_key.revoked",
+            None,
+            Some(id.0),
+        )
+        .await?;
+        tracing::info!(api_key_id = %id.0, "API key revoked");
+        Ok(RevokeKeyResponse::Revoked)
+    }
+}

@@ -1,0 +1,321 @@
+//! Recruiter reads and corrections of applications. Every read or change of
+//! personal data writes an audit event.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use sea_orm::TransactionTrait;
+use uuid::Uuid;
+
+use super::{ApiTags, auth::ApiKey, page_limit};
+use crate::{
+    app::AppState,
+    domain::{
+        fields::{self, Email},
+        keys::Role,
+        status::ApplicationStatus,
+    },
+    error::{ApiError, ApiResult},
+    store::{
+        self,
+        applications::{ApplicationChanges, ApplicationRecord, CandidateChanges, ListFilter},
+        entity::{application, candidate, document},
+    },
+};
+
+pub struct ApplicationsApi;
+
+/// A file of an application.
+#[derive(Object)]
+pub struct Document {
+    id: Uuid,
+    /// `cv` or `picture`.
+    kind: String,
+    /// Read from the file's bytes.
+    content_type: String,
+    size: i64,
+    /// Hex SHA-256 of the bytes.
+    sha256: String,
+}
+
+/// An application with its candidate's details and documents.
+#[derive(Object)]
+pub struct Application {
+    id: Uuid,
+    job_id: Uuid,
+    status: ApplicationStatus,
+    full_name: String,
+    email: String,
+    phone: Option<String>,
+    cover_letter: Option<String>,
+    linkedin_url: Option<String>,
+    indeed_url: Option<String>,
+    source: Option<String>,
+    privacy_notice_version: String,
+    talent_pool_consent: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    decided_at: Option<DateTime<Utc>>,
+    documents: Vec<Document>,
+}
+
+/// A row of the application list.
+#[derive(Object)]
+struct ApplicationSummary {
+    id: Uuid,
+    job_id: Uuid,
+    status: ApplicationStatus,
+    full_name: String,
+    email: String,
+    source: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Object)]
+struct ApplicationPage {
+    items: Vec<ApplicationSummary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<Uuid>,
+}
+
+/// Corrections (rectification). Absent fields stay; an empty string clears an
+/// optional field.
+#[derive(Object)]
+struct ApplicationPatch {
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F][^\x00-\x1F\x7F]*$"
+    ))]
+    full_name: Option<String>,
+    #[oai(validator(max_length = 254))]
+    email: Option<String>,
+    #[oai(validator(max_length = 40))]
+    phone: Option<String>,
+    #[oai(validator(max_length = 20000))]
+    cover_letter: Option<String>,
+    #[oai(validator(max_length = 2000))]
+    linkedin_url: Option<String>,
+    #[oai(validator(max_length = 2000))]
+    indeed_url: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum ApplicationResponse {
+    #[oai(status = 200)]
+    Ok(Json<Application>),
+}
+
+fn status_of(model: &application::Model) -> ApplicationStatus {
+    ApplicationStatus::parse(&model.status).unwrap_or(ApplicationStatus::New)
+}
+
+impl From<document::Model> for Document {
+    fn from(doc: document::Model) -> Self {
+        Self {
+            id: doc.id,
+            kind: doc.kind,
+            content_type: doc.content_type,
+            size: doc.size,
+            sha256: doc.sha256,
+        }
+    }
+}
+
+impl From<ApplicationRecord> for Application {
+    fn from(record: ApplicationRecord) -> Self {
+        let ApplicationRecord {
+            application: app,
+            candidate,
+            documents,
+        } = record;
+        Self {
+            id: app.id,
+            job_id: app.job_id,
+            status: status_of(&app),
+            full_name: candidate.full_name,
+            email: candidate.email,
+            phone: candidate.phone,
+            cover_letter: app.cover_letter,
+            linkedin_url: app.linkedin_url,
+            indeed_url: app.indeed_url,
+            source: app.source,
+            privacy_notice_version: app.privacy_notice_version,
+            talent_pool_consent: app.talent_pool_consent,
+            created_at: app.created_at,
+            updated_at: app.updated_at,
+            decided_at: app.decided_at,
+            documents: documents.into_iter().map(Document::from).collect(),
+        }
+    }
+}
+
+impl From<(application::Model, candidate::Model)> for ApplicationSummary {
+    fn from((app, candidate): (application::Model, candidate::Model)) -> Self {
+        Self {
+            id: app.id,
+            job_id: app.job_id,
+            status: status_of(&app),
+            full_name: candidate.full_name,
+            email: candidate.email,
+            source: app.source,
+            created_at: app.created_at,
+        }
+    }
+}
+
+const RECRUITERS: &[Role] = &[Role::Recruiter, Role::Admin];
+
+#[OpenApi(tag = "ApiTags::Applications")]
+impl ApplicationsApi {
+    /// List applications, newest first. Roles: recruiter, admin.
+    #[oai(
+        path = "/v1/applications",
+        method = "get",
+        operation_id = "list_applications"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        job_id: Query<Option<Uuid>>,
+        status: Query<Option<ApplicationStatus>>,
+        /// Part of the candidate's name or email, any case.
+        #[oai(validator(max_length = 200))]
+        q: Query<Option<String>>,
+        created_after: Query<Option<DateTime<Utc>>>,
+        /// Page size, 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u64>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<Uuid>>,
+    ) -> ApiResult<Json<ApplicationPage>> {
+        let caller = auth.0;
+        caller.require(RECRUITERS)?;
+        let limit = page_limit(limit.0);
+        let filter = ListFilter {
+            job_id: job_id.0,
+            status: status.0,
+            query: q.0.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()),
+            created_after: created_after.0,
+            before: cursor.0,
+            limit,
+        };
+        let rows = store::applications::list(&state.db, filter).await?;
+        store::audit::record(&state.db, &caller.actor(), "application.listed", None, None).await?;
+        let next_cursor = (rows.len() as u64 == limit)
+            .then(|| rows.last().map(|(app, _)| app.id))
+            .flatten();
+        Ok(Json(ApplicationPage {
+            items: rows.into_iter().map(ApplicationSummary::from).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// Read an application with its documents. Roles: recruiter, admin.
+    #[oai(
+        path = "/v1/applications/:id",
+        method = "get",
+        operation_id = "get_application"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<Uuid>,
+    ) -> ApiResult<ApplicationResponse> {
+        let caller = auth.0;
+        caller.require(RECRUITERS)?;
+        let record = store::applications::get(&state.db, id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("application"))?;
+        store::audit::record(
+            &state.db,
+            &caller.actor(),
+            "application.read",
+            Some(id.0),
+            None,
+        )
+        .await?;
+        Ok(ApplicationResponse::Ok(Json(record.into())))
+    }
+
+    /// Correct the candidate's details (rectification). Roles: recruiter, admin.
+    #[oai(
+        path = "/v1/applications/:id",
+        method = "patch",
+        operation_id = "update_application"
+    )]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<Uuid>,
+        body: Json<ApplicationPatch>,
+    ) -> ApiResult<ApplicationResponse> {
+        let caller = auth.0;
+        caller.require(RECRUITERS)?;
+        let patch = body.0;
+        let candidate_changes = CandidateChanges {
+            full_name: patch
+                .full_name
+                .map(|v| fields::required_text("full_name", &v, 200))
+                .transpose()?,
+            email: patch.email.map(|v| Email::parse("email", &v)).transpose()?,
+            phone: patch
+                .phone
+                .map(|v| fields::phone("phone", Some(&v)))
+                .transpose()?,
+        };
+        let application_changes = ApplicationChanges {
+            cover_letter: patch
+                .cover_letter
+                .map(|v| fields::optional_text("cover_letter", Some(&v), 20_000))
+                .transpose()?,
+            linkedin_url: patch
+                .linkedin_url
+                .map(|v| fields::web_url("linkedin_url", Some(&v)))
+                .transpose()?,
+            indeed_url: patch
+                .indeed_url
+                .map(|v| fields::web_url("indeed_url", Some(&v)))
+                .transpose()?,
+        };
+
+        let record = store::applications::get(&state.db, id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("application"))?;
+        // Writes only inside the transaction: SQLite takes its write lock at once.
+        let txn = state.db.begin().await?;
+        store::applications::rectify_candidate(&txn, record.candidate, candidate_changes)
+            .await
+            .map_err(|err| {
+                if store::is_unique_violation(&err) {
+                    ApiError::conflict("email: another candidate already has this address")
+                } else {
+                    err.into()
+                }
+            })?;
+        store::applications::rectify_application(&txn, record.application, application_changes)
+            .await?;
+        store::audit::record(
+            &txn,
+            &caller.actor(),
+            "application.rectified",
+            Some(id.0),
+            None,
+        )
+        .await?;
+        txn.commit().await?;
+        tracing::info!(application_id = %id.0, "application rectified");
+
+        let record = store::applications::get(&state.db, id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("application"))?;
+        Ok(ApplicationResponse::Ok(Json(record.into())))
+    }
+}

@@ -1,0 +1,64 @@
+//! Liveness and readiness probes.
+
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+
+use super::ApiTags;
+use crate::{app::AppState, store};
+
+pub struct HealthApi;
+
+#[derive(Object)]
+struct Health {
+    status: String,
+}
+
+#[derive(Object)]
+struct Readiness {
+    database: bool,
+    object_store: bool,
+}
+
+#[derive(ApiResponse)]
+enum ReadyResponse {
+    /// The database and the object store answer.
+    #[oai(status = 200)]
+    Ready(Json<Readiness>),
+    /// A dependency is down.
+    #[oai(status = 503)]
+    NotReady(Json<Readiness>),
+}
+
+#[OpenApi(tag = "ApiTags::Operations")]
+impl HealthApi {
+    /// Liveness: the process answers.
+    #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
+    async fn healthz(&self) -> Json<Health> {
+        Json(Health {
+            status: "ok".into(),
+        })
+    }
+
+    /// Readiness: checks the database and the object store.
+    #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
+    async fn readyz(&self, state: poem::web::Data<&AppState>) -> ReadyResponse {
+        let timeout = std::time::Duration::from_secs(5);
+        let (database, object_store) = tokio::join!(
+            tokio::time::timeout(timeout, store::ping(&state.db)),
+            state.blobs.check()
+        );
+        let readiness = Readiness {
+            database: matches!(database, Ok(Ok(()))),
+            object_store: object_store.is_ok(),
+        };
+        if readiness.database && readiness.object_store {
+            ReadyResponse::Ready(Json(readiness))
+        } else {
+            tracing::warn!(
+                database = readiness.database,
+                object_store = readiness.object_store,
+                "not ready"
+            );
+            ReadyResponse::NotReady(Json(readiness))
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Jobs: the careers site reads open ones; recruiters create and change them.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use uuid::Uuid;
+
+use super::{ApiTags, auth::ApiKey, country::CountryCode, page_limit};
+use crate::{
+    app::AppState,
+    domain::{fields, keys::Role, status::JobStatus},
+    error::{ApiError, ApiResult},
+    store::{self, entity::job},
+};
+
+pub struct JobsApi;
+
+#[derive(Object)]
+struct Job {
+    id: Uuid,
+    title: String,
+    country: CountryCode,
+    department: Option<String>,
+    location: Option<String>,
+    status: JobStatus,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+}
+
+impl From<job::Model> for Job {
+    fn from(job: job::Model) -> Self {
+        Self {
+            id: job.id,
+            title: job.title,
+            country: CountryCode(job.country),
+            department: job.department,
+            location: job.location,
+            status: JobStatus::parse(&job.status).unwrap_or(JobStatus::Closed),
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+            closed_at: job.closed_at,
+        }
+    }
+}
+
+#[derive(Object)]
+struct NewJob {
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F][^\x00-\x1F\x7F]*$"
+    ))]
+    title: String,
+    country: CountryCode,
+    #[oai(validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F]*$"))]
+    department: Option<String>,
+    #[oai(validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F]*$"))]
+    location: Option<String>,
+}
+
+#[derive(Object)]
+struct JobPatch {
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F][^\x00-\x1F\x7F]*$"
+    ))]
+    title: Option<String>,
+    country: Option<CountryCode>,
+    /// An empty string clears it.
+    #[oai(validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F]*$"))]
+    department: Option<String>,
+    /// An empty string clears it.
+    #[oai(validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F]*$"))]
+    location: Option<String>,
+    status: Option<JobStatus>,
+}
+
+#[derive(Object)]
+struct JobPage {
+    items: Vec<Job>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<Uuid>,
+}
+
+#[derive(ApiResponse)]
+enum CreateJobResponse {
+    /// The job was created.
+    #[oai(status = 201)]
+    Created(Json<Job>),
+}
+
+#[derive(ApiResponse)]
+enum JobResponse {
+    #[oai(status = 200)]
+    Ok(Json<Job>),
+}
+
+#[OpenApi(tag = "ApiTags::Jobs")]
+impl JobsApi {
+    /// List jobs. Roles: careers-site (open jobs only; publishable keys too),
+    /// recruiter, admin (all jobs, or `status` to filter).
+    #[oai(path = "/v1/jobs", method = "get", operation_id = "list_jobs")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        status: Query<Option<JobStatus>>,
+        /// Page size, 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u64>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<Uuid>>,
+    ) -> ApiResult<Json<JobPage>> {
+        let caller = auth.0;
+        caller.require_from_page(&[Role::CareersSite, Role::Recruiter, Role::Admin])?;
+        let status = match caller.role {
+            Role::CareersSite => Some(JobStatus::Open),
+            _ => status.0,
+        };
+        let limit = page_limit(limit.0);
+        let jobs = store::jobs::list(&state.db, status, cursor.0, limit).await?;
+        let next_cursor = (jobs.len() as u64 == limit)
+            .then(|| jobs.last().map(|j| j.id))
+            .flatten();
+        Ok(Json(JobPage {
+            items: jobs.into_iter().map(Job::from).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// Create a job; it starts open. Roles: recruiter, admin.
+    #[oai(path = "/v1/jobs", method = "post", operation_id = "create_job")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        body: Json<NewJob>,
+    ) -> ApiResult<CreateJobResponse> {
+        auth.0.require(&[Role::Recruiter, Role::Admin])?;
+        let body = body.0;
+        let new = store::jobs::NewJob {
+            title: fields::required_text("title", &body.title, 200)?,
+            country: body.country.0,
+            department: fields::optional_text("department", body.department.as_deref(), 200)?,
+            location: fields::optional_text("location", body.location.as_deref(), 200)?,
+        };
+        let job = store::jobs::create(&state.db, new).await?;
+        tracing::info!(job_id = %job.id, "job created");
+        Ok(CreateJobResponse::Created(Json(job.into())))
+    }
+
+    /// Read a job. Roles: careers-site (open jobs only), recruiter, admin.
+    #[oai(path = "/v1/jobs/:id", method = "get", operation_id = "get_job")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<Uuid>,
+    ) -> ApiResult<JobResponse> {
+        let caller = auth.0;
+        caller.require(&[Role::CareersSite, Role::Recruiter, Role::Admin])?;
+        let job = store::jobs::get(&state.db, id.0)
+            .await?
+            .filter(|job| {
+                caller.role != Role::CareersSite || job.status == JobStatus::Open.as_str()
+            })
+            .ok_or_else(|| ApiError::not_found("job"))?;
+        Ok(JobResponse::Ok(Json(job.into())))
+    }
+
+    /// Change a job; `"status": "closed"` closes it. Roles: recruiter, admin.
+    #[oai(path = "/v1/jobs/:id", method = "patch", operation_id = "update_job")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<Uuid>,
+        body: Json<JobPatch>,
+    ) -> ApiResult<JobResponse> {
+        auth.0.require(&[Role::Recruiter, Role::Admin])?;
+        let body = body.0;
+        let changes = store::jobs::JobChanges {
+            title: body
+                .title
+                .map(|t| fields::required_text("title", &t, 200))
+                .transpose()?,
+            country: body.country.map(|c| c.0),
+            department: body
+                .department
+                .map(|d| fields::optional_text("department", Some(&d), 200))
+                .transpose()?,
+            location: body
+                .location
+                .map(|l| fields::optional_text("location", Some(&l), 200))
+                .transpose()?,
+            status: body.status,
+        };
+        let current = store::jobs::get(&state.db, id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("job"))?;
+        let job = store::jobs::update(&state.db, current, changes).await?;
+        tracing::info!(job_id = %job.id, status = %job.status, "job updated");
+        Ok(JobResponse::Ok(Json(job.into())))
+    }
+}

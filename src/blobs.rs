@@ -1,0 +1,289 @@
+//! Document files in the object store, behind domain verbs. Object keys are
+//! random and never carry anything the client sent; paths are built here only.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, TryStreamExt, stream::BoxStream};
+use object_store::{
+    ObjectStore, ObjectStoreExt, RetryConfig,
+    aws::{AmazonS3Builder, AmazonS3ConfigKey},
+    buffered::BufWriter,
+    local::LocalFileSystem,
+    memory::InMemory,
+    path::Path,
+};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+use crate::{
+    config::StorageSettings,
+    domain::sniff::{DocumentKind, FileType, Rejected, Sniffer},
+};
+
+const DOCUMENTS: &str = "documents";
+const READ_CHUNK: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct Blobs {
+    store: Arc<dyn ObjectStore>,
+    prefix: Path,
+    // Bytes buffered per upload before they go out; small for a local folder so
+    // many concurrent uploads stay light, 5 MiB (S3's smallest part) elsewhere.
+    write_chunk: usize,
+}
+
+impl StorageSettings {
+    pub fn build(&self) -> anyhow::Result<Blobs> {
+        if let Some(folder) = self.url.strip_prefix("file://") {
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("creating the object folder {folder}"))?;
+            // fsync: an acknowledged upload is on disk, directory entry included.
+            let store = LocalFileSystem::new_with_prefix(folder)
+                .context("opening the object folder")?
+                .with_fsync(true)
+                .with_automatic_cleanup(true);
+            return Ok(Blobs::new(Arc::new(store), Path::default(), 256 * 1024));
+        }
+        if self.url == "memory://" {
+            return Ok(Blobs::new(
+                Arc::new(InMemory::new()),
+                Path::default(),
+                256 * 1024,
+            ));
+        }
+        let url = url::Url::parse(&self.url).context("storage.url is not a URL")?;
+        let mut options: Vec<(String, String)> = self
+            .options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        // A store that does not answer must not hang requests.
+        for (key, default) in [("connect_timeout", "5s"), ("timeout", "60s")] {
+            if !self.options.contains_key(key) {
+                options.push((key.to_owned(), default.to_owned()));
+            }
+        }
+        if url.scheme() == "s3" {
+            let mut builder = AmazonS3Builder::new()
+                .with_url(self.url.as_str())
+                .with_retry(quick_retries());
+            for (key, value) in options {
+                let key: AmazonS3ConfigKey = key
+                    .parse()
+                    .with_context(|| format!("unknown storage option {key}"))?;
+                builder = builder.with_config(key, value);
+            }
+            let store = builder.build().context("configuring S3")?;
+            let prefix = Path::parse(url.path()).context("storage.url has an invalid prefix")?;
+            return Ok(Blobs::new(Arc::new(store), prefix, 5 * 1024 * 1024));
+        }
+        let (store, prefix) =
+            object_store::parse_url_opts(&url, options).context("configuring the object store")?;
+        Ok(Blobs::new(Arc::from(store), prefix, 5 * 1024 * 1024))
+    }
+}
+
+/// A few retries within seconds: a request waits for a flaky store, but one that
+/// is down answers 503 soon instead of after the default three minutes.
+fn quick_retries() -> RetryConfig {
+    RetryConfig {
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(15),
+        ..RetryConfig::default()
+    }
+}
+
+/// What reading an upload found: its type (from its bytes), size and digest.
+#[derive(Clone, Debug)]
+pub struct Inspected {
+    pub file_type: FileType,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Reads an upload once, to decide whether it may be stored at all.
+pub async fn inspect(
+    kind: DocumentKind,
+    mut reader: impl AsyncRead + Unpin,
+) -> std::io::Result<Result<Inspected, Rejected>> {
+    let mut sniffer = Sniffer::new(kind);
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        let n = reader.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        sniffer.update(&buf[..n]);
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok(sniffer.finish().map(|file_type| Inspected {
+        file_type,
+        size,
+        sha256: hex::encode(hasher.finalize()),
+    }))
+}
+
+/// One stored object as the sweep sees it.
+pub struct StoredObject {
+    pub key: String,
+    pub last_modified: DateTime<Utc>,
+}
+
+impl Blobs {
+    fn new(store: Arc<dyn ObjectStore>, prefix: Path, write_chunk: usize) -> Self {
+        Self {
+            store,
+            prefix,
+            write_chunk,
+        }
+    }
+
+    /// A fresh random key for a document, fanned out over 256 folders.
+    fn new_document_key() -> String {
+        let id = Uuid::new_v4().simple().to_string();
+        format!("{DOCUMENTS}/{}/{id}", &id[..2])
+    }
+
+    fn path(&self, key: &str) -> Path {
+        key.split('/')
+            .fold(self.prefix.clone(), |path, part| path.join(part))
+    }
+
+    /// Streams a document into the store under a new random key and returns the
+    /// key once the object is durable.
+    pub async fn store_document(
+        &self,
+        mut reader: impl AsyncRead + Unpin,
+    ) -> anyhow::Result<String> {
+        let key = Self::new_document_key();
+        let mut writer =
+            BufWriter::with_capacity(self.store.clone(), self.path(&key), self.write_chunk)
+                .with_max_concurrency(2);
+        let copied = async {
+            tokio::io::copy(&mut reader, &mut writer).await?;
+            writer.shutdown().await
+        }
+        .await;
+        if let Err(err) = copied {
+            let _ = writer.abort().await;
+            return Err(err).context("writing a document to the object store");
+        }
+        Ok(key)
+    }
+
+    /// The document's bytes as a stream, and its size.
+    pub async fn open(
+        &self,
+        key: &str,
+    ) -> anyhow::Result<(u64, BoxStream<'static, std::io::Result<Bytes>>)> {
+        let result = self
+            .store
+            .get(&self.path(key))
+            .await
+            .context("opening a document in the object store")?;
+        let size = result.meta.size;
+        let stream = result.into_stream().map_err(std::io::Error::other).boxed();
+        Ok((size, stream))
+    }
+
+    /// Deletes objects, in bulk where the store can; missing ones are fine.
+    pub async fn delete_all(&self, keys: &[String]) -> anyhow::Result<()> {
+        let paths: Vec<object_store::Result<Path>> =
+            keys.iter().map(|k| Ok(self.path(k))).collect();
+        let paths = futures_util::stream::iter(paths).boxed();
+        let mut results = self.store.delete_stream(paths);
+        while let Some(result) = results.next().await {
+            match result {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(err) => return Err(err).context("deleting documents from the object store"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Every document object, for the orphan sweep.
+    pub fn list_documents(&self) -> BoxStream<'_, anyhow::Result<StoredObject>> {
+        let root = self.prefix.clone().join(DOCUMENTS);
+        let skip = self.prefix.parts().count();
+        self.store
+            .list(Some(&root))
+            .map(move |meta| {
+                let meta = meta.context("listing documents in the object store")?;
+                let key = meta
+                    .location
+                    .parts()
+                    .skip(skip)
+                    .map(|p| p.as_ref().to_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                Ok(StoredObject {
+                    key,
+                    last_modified: meta.last_modified,
+                })
+            })
+            .boxed()
+    }
+
+    /// Readiness: the store answers (a missing object is an answer).
+    pub async fn check(&self) -> anyhow::Result<()> {
+        let probe = self.path("readiness-probe");
+        match tokio::time::timeout(Duration::from_secs(5), self.store.head(&probe)).await {
+            Ok(Ok(_)) | Ok(Err(object_store::Error::NotFound { .. })) => Ok(()),
+            Ok(Err(err)) => Err(err).context("object store check"),
+            Err(_) => anyhow::bail!("object store check timed out"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory() -> Blobs {
+        Blobs::new(Arc::new(InMemory::new()), Path::default(), 1024)
+    }
+
+    #[tokio::test]
+    async fn a_document_round_trips_under_a_random_key() {
+        let blobs = memory();
+        let bytes = vec![42u8; 5000];
+        let key = blobs.store_document(&bytes[..]).await.unwrap();
+        assert!(key.starts_with("documents/"));
+        assert_ne!(key, blobs.store_document(&bytes[..]).await.unwrap());
+        let (size, stream) = blobs.open(&key).await.unwrap();
+        let read: Vec<Bytes> = stream.try_collect().await.unwrap();
+        assert_eq!(size, 5000);
+        assert_eq!(read.concat(), bytes);
+    }
+
+    #[tokio::test]
+    async fn deleting_removes_objects_and_ignores_missing_ones() {
+        let blobs = memory();
+        let key = blobs.store_document(&b"%PDF-1.4"[..]).await.unwrap();
+        blobs
+            .delete_all(&[key.clone(), "documents/00/missing".into()])
+            .await
+            .unwrap();
+        assert!(blobs.open(&key).await.is_err());
+        let listed: Vec<_> = blobs.list_documents().try_collect().await.unwrap();
+        assert!(listed.is_empty());
+    }
+
+    #[tokio::test]
+    async fn inspect_reports_type_size_and_digest() {
+        let pdf = b"%PDF-1.4 tiny";
+        let found = inspect(DocumentKind::Cv, &pdf[..]).await.unwrap().unwrap();
+        assert_eq!(found.file_type, FileType::Pdf);
+        assert_eq!(found.size, pdf.len() as u64);
+        assert_eq!(found.sha256, hex::encode(Sha256::digest(pdf)));
+        let exe = b"MZ\x90\0\x03\0\0\0\x04\0";
+        assert!(inspect(DocumentKind::Cv, &exe[..]).await.unwrap().is_err());
+    }
+}

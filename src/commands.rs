@@ -1,0 +1,146 @@
+//! What each CLI command does; `main.rs` only parses arguments and calls these.
+
+use std::io::Write;
+
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use crate::{
+    app::{AppState, Application},
+    config::Settings,
+    domain::keys::Role,
+    store::{self, api_keys::NewKey},
+};
+
+/// Runs the service until SIGTERM or Ctrl-C. On a database with no admin key,
+/// creates one and prints it once.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let state = AppState::connect(settings).await?;
+    ensure_admin_key(&state.db).await?;
+    let app = Application::build(state).await?;
+    tracing::info!(address = %app.local_addr(), "serving");
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn ensure_admin_key(db: &DatabaseConnection) -> anyhow::Result<()> {
+    if store::api_keys::any_active_admin(db).await? {
+        return Ok(());
+    }
+    let (key, secret) = store::api_keys::create(
+        db,
+        NewKey {
+            name: "first admin",
+            role: Role::Admin,
+            publishable: false,
+        },
+    )
+    .await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "No admin key existed, so one was created (id {}).",
+        key.id
+    )?;
+    writeln!(out, "It is shown only this once; keep it safe:")?;
+    writeln!(out, "{}", secret.expose())?;
+    out.flush()?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+/// Connects and migrates, for commands that use the database.
+pub async fn database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let db = settings.database.connect().await?;
+    store::migrate(&db).await?;
+    Ok(db)
+}
+
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    database(settings).await?;
+    println!("migrations applied");
+    Ok(())
+}
+
+pub async fn keys_create(
+    settings: &Settings,
+    name: &str,
+    role: Role,
+    publishable: bool,
+) -> anyhow::Result<()> {
+    if publishable && role != Role::CareersSite {
+        anyhow::bail!("only careers-site keys can be publishable");
+    }
+    let name = crate::domain::fields::required_text("name", name, 100)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let db = database(settings).await?;
+    let (key, secret) = store::api_keys::create(
+        &db,
+        NewKey {
+            name: &name,
+            role,
+            publishable,
+        },
+    )
+    .await?;
+    println!("created key {} ({}, role {})", key.id, key.name, key.role);
+    println!("the secret is shown only this once:");
+    println!("{}", secret.expose());
+    Ok(())
+}
+
+pub async fn keys_list(settings: &Settings) -> anyhow::Result<()> {
+    let db = database(settings).await?;
+    println!(
+        "{:<36}  {:<12}  {:<11}  {:<8}  name",
+        "id", "role", "publishable", "state"
+    );
+    for key in store::api_keys::list(&db).await? {
+        let state = if key.revoked_at.is_some() {
+            "revoked"
+        } else {
+            "active"
+        };
+        println!(
+            "{:<36}  {:<12}  {:<11}  {:<8}  {}",
+            key.id, key.role, key.publishable, state, key.name
+        );
+    }
+    Ok(())
+}
+
+pub async fn keys_revoke(settings: &Settings, id: Uuid) -> anyhow::Result<()> {
+    let db = database(settings).await?;
+    store::api_keys::revoke(&db, id)
+        .await?
+        .with_context(|| format!("no key with id {id}"))?;
+    println!("revoked key {id}");
+    Ok(())
+}
+
+pub fn openapi() -> String {
+    crate::api::spec_yaml()
+}

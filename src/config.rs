@@ -1,0 +1,280 @@
+//! Typed settings, layered: the embedded `config/default.toml`, an optional file
+//! given with `--config`, then `APPLICANT_VAULT__SECTION__KEY` environment variables.
+
+use std::{collections::BTreeMap, fmt, path::Path, time::Duration};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use toml::{Table, Value};
+
+const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+const ENV_PREFIX: &str = "APPLICANT_VAULT__";
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub storage: StorageSettings,
+    pub uploads: UploadSettings,
+    pub careers: CareersSettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub public_url: String,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+    pub acquire_timeout_secs: u64,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct StorageSettings {
+    pub url: String,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    pub orphan_grace_secs: u64,
+    pub sweep_interval_secs: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct UploadSettings {
+    pub max_cv_bytes: u64,
+    pub max_picture_bytes: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct CareersSettings {
+    pub origins: Vec<String>,
+    pub rate_limit_per_minute: u32,
+    #[serde(default)]
+    pub client_ip_header: String,
+}
+
+impl Settings {
+    /// Loads the layered settings from the real process environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let overlay = match file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?,
+            ),
+            None => None,
+        };
+        Self::from_layers(overlay.as_deref(), std::env::vars())
+    }
+
+    /// The embedded default alone, as tests and the `openapi` command use it.
+    pub fn embedded_default() -> Self {
+        Self::from_layers(None, std::iter::empty()).expect("config/default.toml is valid")
+    }
+
+    pub fn from_layers(
+        overlay: Option<&str>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let mut table: Table = DEFAULT_TOML
+            .parse()
+            .context("parsing config/default.toml")?;
+        if let Some(text) = overlay {
+            let file: Table = text.parse().context("parsing the config file")?;
+            merge(&mut table, file);
+        }
+        for (name, raw) in env {
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+            set_path(&mut table, &keys, &raw).with_context(|| format!("in variable {name}"))?;
+        }
+        let settings: Settings = Value::Table(table)
+            .try_into()
+            .context("invalid configuration")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        url::Url::parse(&self.server.public_url).context("server.public_url is not a URL")?;
+        if self.uploads.max_cv_bytes == 0 || self.uploads.max_picture_bytes == 0 {
+            bail!("uploads.max_cv_bytes and uploads.max_picture_bytes must be positive");
+        }
+        if self.database.max_connections == 0 {
+            bail!("database.max_connections must be positive");
+        }
+        Ok(())
+    }
+}
+
+impl ServerSettings {
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_secs)
+    }
+}
+
+impl DatabaseSettings {
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_secs(self.acquire_timeout_secs)
+    }
+}
+
+// Connection strings and store credentials may hold passwords: Debug shows neither.
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for StorageSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StorageSettings")
+            .field("url", &self.url)
+            .field("options", &self.options.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+fn merge(base: &mut Table, overlay: Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(inner)), Value::Table(over)) => merge(inner, over),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Sets `keys` to `raw`, typed like the value it replaces (a number stays a
+/// number, a list is written as TOML `["a", "b"]` or comma-separated), else a string.
+fn set_path(table: &mut Table, keys: &[String], raw: &str) -> anyhow::Result<()> {
+    let (last, parents) = keys.split_last().context("empty variable name")?;
+    let mut current = table;
+    for key in parents {
+        let entry = current
+            .entry(key.clone())
+            .or_insert_with(|| Value::Table(Table::new()));
+        current = match entry {
+            Value::Table(inner) => inner,
+            _ => bail!("{key} is not a section"),
+        };
+    }
+    let value = match current.get(last) {
+        Some(Value::Integer(_)) => Value::Integer(raw.trim().parse().context("expected a number")?),
+        Some(Value::Boolean(_)) => Value::Boolean(raw.trim().parse().context("expected a bool")?),
+        Some(Value::Float(_)) => Value::Float(raw.trim().parse().context("expected a number")?),
+        Some(Value::Array(_)) => parse_list(raw)?,
+        _ => Value::String(raw.to_owned()),
+    };
+    current.insert(last.clone(), value);
+    Ok(())
+}
+
+fn parse_list(raw: &str) -> anyhow::Result<Value> {
+    let trimmed = raw.trim();
+    if trimmed.starts_with('[') {
+        let wrapped: Table = format!("v = {trimmed}")
+            .parse()
+            .context("expected a list")?;
+        return Ok(wrapped["v"].clone());
+    }
+    Ok(Value::Array(
+        trimmed
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| Value::String(item.to_owned()))
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_embedded_default_listens_locally_and_stores_under_data() {
+        let settings = Settings::embedded_default();
+        assert_eq!(settings.server.listen, "127.0.0.1:8080");
+        assert!(settings.database.url.starts_with("sqlite://data/"));
+        assert_eq!(settings.storage.url, "file://data/objects");
+        assert_eq!(settings.uploads.max_cv_bytes, 10 * 1024 * 1024);
+        assert_eq!(settings.uploads.max_picture_bytes, 5 * 1024 * 1024);
+    }
+
+    #[test]
+    fn a_file_overrides_the_default_and_the_environment_overrides_the_file() {
+        let file = "[server]\nlisten = \"0.0.0.0:1\"\npublic_url = \"https://a.example\"\n";
+        let settings = Settings::from_layers(
+            Some(file),
+            env(&[
+                ("APPLICANT_VAULT__SERVER__LISTEN", "127.0.0.1:9"),
+                ("APPLICANT_VAULT__UPLOADS__MAX_CV_BYTES", "1234"),
+                (
+                    "APPLICANT_VAULT__CAREERS__ORIGINS",
+                    "https://a.test, https://b.test",
+                ),
+                ("APPLICANT_VAULT__STORAGE__OPTIONS__AWS_REGION", "eu-west-1"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.server.listen, "127.0.0.1:9");
+        assert_eq!(settings.server.public_url, "https://a.example");
+        assert_eq!(settings.uploads.max_cv_bytes, 1234);
+        assert_eq!(
+            settings.careers.origins,
+            ["https://a.test", "https://b.test"]
+        );
+        assert_eq!(settings.storage.options["aws_region"], "eu-west-1");
+    }
+
+    #[test]
+    fn a_malformed_number_names_the_variable() {
+        let err = Settings::from_layers(
+            None,
+            env(&[("APPLICANT_VAULT__UPLOADS__MAX_CV_BYTES", "lots")]),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("APPLICANT_VAULT__UPLOADS__MAX_CV_BYTES"));
+    }
+
+    #[test]
+    fn debug_output_hides_database_passwords() {
+        let settings = Settings::from_layers(
+            None,
+            env(&[(
+                "APPLICANT_VAULT__DATABASE__URL",
+                "postgres://u:hunter2@db/x",
+            )]),
+        )
+        .unwrap();
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+}

@@ -1,0 +1,13 @@
+//! applicant-vault: holds one employer's job-applicant data and forgets it on
+//! schedule. The binary, the tests and the benchmarks share this library.
+
+pub mod api;
+pub mod app;
+pub mod blobs;
+pub mod commands;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod jobs;
+pub mod store;
+pub mod telemetry;

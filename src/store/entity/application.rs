@@ -1,0 +1,43 @@
+//! An application joins a candidate to a job.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "applications")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub job_id: Uuid,
+    pub candidate_id: Uuid,
+    pub status: String,
+    pub cover_letter: Option<String>,
+    pub linkedin_url: Option<String>,
+    pub indeed_url: Option<String>,
+    pub source: Option<String>,
+    pub privacy_notice_version: String,
+    pub talent_pool_consent: bool,
+    /// Hash of the intake key and the client's Idempotency-Key.
+    #[sea_orm(unique)]
+    pub intake_key: Option<String>,
+    pub decided_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::candidate::Entity",
+        from = "Column::CandidateId",
+        to = "super::candidate::Column::Id"
+    )]
+    Candidate,
+}
+
+impl Related<super::candidate::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Candidate.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

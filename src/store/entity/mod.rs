@@ -1,0 +1,8 @@
+//! sea-orm entities, one per table.
+
+pub mod api_key;
+pub mod application;
+pub mod audit_event;
+pub mod candidate;
+pub mod document;
+pub mod job;

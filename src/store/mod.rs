@@ -1,0 +1,80 @@
+//! Database access: the connection, migrations, entities and small named
+//! query functions over `&impl ConnectionTrait`. Callers own transactions.
+
+pub mod api_keys;
+pub mod applications;
+pub mod audit;
+pub mod entity;
+pub mod jobs;
+
+use std::{path::Path, time::Duration};
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+
+use crate::config::DatabaseSettings;
+
+impl DatabaseSettings {
+    /// Opens the pool. SQLite runs in WAL mode with full sync, so readers run
+    /// beside the one writer and a committed row survives a power cut.
+    pub async fn connect(&self) -> anyhow::Result<DatabaseConnection> {
+        let mut options = ConnectOptions::new(self.url.clone());
+        options
+            .max_connections(self.max_connections)
+            .acquire_timeout(self.acquire_timeout())
+            .connect_timeout(self.acquire_timeout())
+            .sqlx_logging(false);
+        if self.url.starts_with("sqlite:") {
+            create_sqlite_folder(&self.url)?;
+            options.map_sqlx_sqlite_opts(|opts| {
+                opts.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        }
+        Database::connect(options)
+            .await
+            .context("connecting to the database")
+    }
+}
+
+fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Ok(());
+    }
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating the database folder {}", parent.display()))?;
+    }
+    Ok(())
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None)
+        .await
+        .context("running database migrations")
+}
+
+/// Readiness: the database answers a trivial query.
+pub async fn ping(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// Whether an error is a unique-constraint violation (a lost race, a duplicate).
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
