@@ -166,15 +166,14 @@ impl Blobs {
         let mut writer =
             BufWriter::with_capacity(self.store.clone(), self.path(&key), self.write_chunk)
                 .with_max_concurrency(2);
-        let copied = async {
-            tokio::io::copy(&mut reader, &mut writer).await?;
-            writer.shutdown().await
-        }
-        .await;
-        if let Err(err) = copied {
+        if let Err(err) = tokio::io::copy(&mut reader, &mut writer).await {
             let _ = writer.abort().await;
             return Err(err).context("writing a document to the object store");
         }
+        writer
+            .shutdown()
+            .await
+            .context("completing a document in the object store")?;
         Ok(key)
     }
 

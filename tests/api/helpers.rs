@@ -1,0 +1,340 @@
+//! Starts the real server on a random port with a fresh database and store.
+//! SQLite and a local folder by default; PostgreSQL when `TEST_DATABASE_URL`
+//! is set (a fresh database per test, dropped afterwards) and S3 when
+//! `TEST_S3_ENDPOINT` is set (a fresh prefix per test in `TEST_S3_BUCKET`).
+
+use applicant_vault::{
+    app::{AppState, Application},
+    config::Settings,
+    domain::keys::Role,
+    store::{self, api_keys::NewKey},
+};
+use futures_util::TryStreamExt;
+use reqwest::multipart::{Form, Part};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub admin_key: String,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _database: Option<PgDatabase>,
+    _dir: tempfile::TempDir,
+}
+
+/// Settings overrides as `(dotted.key, value)` pairs, like environment variables.
+pub type Overrides<'a> = &'a [(&'a str, &'a str)];
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(overrides: Overrides<'_>) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut env: Vec<(String, String)> = vec![
+        var("server.listen", "127.0.0.1:0"),
+        var("storage.orphan_grace_secs", "3600"),
+    ];
+    let database = match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) => {
+            let database = PgDatabase::create(&admin_url).await;
+            env.push(var("database.url", &database.url));
+            Some(database)
+        }
+        Err(_) => {
+            let path = dir.path().join("vault.db");
+            env.push(var(
+                "database.url",
+                &format!("sqlite://{}?mode=rwc", path.display()),
+            ));
+            None
+        }
+    };
+    match std::env::var("TEST_S3_ENDPOINT") {
+        Ok(endpoint) => {
+            let bucket = std::env::var("TEST_S3_BUCKET")
+                .unwrap_or_else(|_| "applicant-vault-test".to_owned());
+            env.push(var(
+                "storage.url",
+                &format!("s3://{bucket}/test-{}", Uuid::new_v4().simple()),
+            ));
+            env.push(var("storage.options.aws_endpoint", &endpoint));
+            env.push(var("storage.options.aws_allow_http", "true"));
+            env.push(var("storage.options.aws_region", "us-east-1"));
+            env.push(var("storage.options.aws_access_key_id", "testing"));
+            env.push(var("storage.options.aws_secret_access_key", "testing"));
+        }
+        Err(_) => {
+            let objects = dir.path().join("objects");
+            env.push(var("storage.url", &format!("file://{}", objects.display())));
+        }
+    }
+    env.extend(overrides.iter().map(|(k, v)| var(k, v)));
+    let settings = Settings::from_layers(None, env).expect("test settings");
+
+    let state = AppState::connect(settings).await.expect("connecting");
+    let (_, admin) = store::api_keys::create(
+        &state.db,
+        NewKey {
+            name: "test admin",
+            role: Role::Admin,
+            publishable: false,
+        },
+    )
+    .await
+    .expect("admin key");
+    let app = Application::build(state.clone()).await.expect("binding");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let (shutdown, stop) = oneshot::channel();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stop.await;
+    }));
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        admin_key: admin.expose().to_owned(),
+        state,
+        shutdown: Some(shutdown),
+        server: Some(server),
+        _database: database,
+        _dir: dir,
+    }
+}
+
+fn var(key: &str, value: &str) -> (String, String) {
+    (
+        format!("APPLICANT_VAULT__{}", key.replace('.', "__").to_uppercase()),
+        value.to_owned(),
+    )
+}
+
+/// A test PDF of exactly `size` bytes (at least 17), distinct per `seed`.
+pub fn pdf(size: usize, seed: u8) -> Vec<u8> {
+    let mut bytes = b"%PDF-1.4\n%".to_vec();
+    bytes.extend((0..size.saturating_sub(17)).map(|i| b'a' + ((i as u8) ^ seed) % 26));
+    bytes.extend_from_slice(b"\n%%EOF\n");
+    bytes
+}
+
+pub fn png() -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1A\n\0\0\0\rIHDR".to_vec();
+    bytes.extend_from_slice(&[0u8; 64]);
+    bytes
+}
+
+/// A valid intake form; tests change the fields they are about.
+pub struct ApplicationForm {
+    pub fields: Vec<(&'static str, String)>,
+    pub files: Vec<(&'static str, Vec<u8>, &'static str)>,
+}
+
+impl ApplicationForm {
+    pub fn new(job_id: &str, email: &str) -> Self {
+        Self {
+            fields: vec![
+                ("job_id", job_id.to_owned()),
+                ("full_name", "Ada Lovelace".to_owned()),
+                ("email", email.to_owned()),
+                ("phone", "+44 20 7946 0000".to_owned()),
+                (
+                    "cover_letter",
+                    "I would love to work on engines.".to_owned(),
+                ),
+                ("privacy_notice_version", "2026-01".to_owned()),
+                ("source", "careers-site".to_owned()),
+            ],
+            files: vec![("cv", pdf(2048, 1), "cv.pdf")],
+        }
+    }
+
+    pub fn set(mut self, name: &'static str, value: &str) -> Self {
+        self.fields.retain(|(n, _)| *n != name);
+        self.fields.push((name, value.to_owned()));
+        self
+    }
+
+    pub fn without(mut self, name: &str) -> Self {
+        self.fields.retain(|(n, _)| *n != name);
+        self.files.retain(|(n, ..)| *n != name);
+        self
+    }
+
+    pub fn file(mut self, name: &'static str, bytes: Vec<u8>, file_name: &'static str) -> Self {
+        self.files.retain(|(n, ..)| *n != name);
+        self.files.push((name, bytes, file_name));
+        self
+    }
+
+    fn into_form(self) -> Form {
+        let mut form = Form::new();
+        for (name, value) in self.fields {
+            form = form.text(name, value);
+        }
+        for (name, bytes, file_name) in self.files {
+            // The client's claimed type is deliberately misleading: only bytes count.
+            let part = Part::bytes(bytes)
+                .file_name(file_name)
+                .mime_str("application/pdf")
+                .expect("mime");
+            form = form.part(name, part);
+        }
+        form
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn create_key(&self, role: &str, publishable: bool) -> String {
+        let response = self
+            .client
+            .post(self.url("/v1/api-keys"))
+            .bearer_auth(&self.admin_key)
+            .json(
+                &json!({ "name": format!("{role} key"), "role": role, "publishable": publishable }),
+            )
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        body["secret"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn create_job(&self, country: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/v1/jobs"))
+            .bearer_auth(&self.admin_key)
+            .json(&json!({ "title": "Analytical engineer", "country": country }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn submit(
+        &self,
+        key: &str,
+        form: ApplicationForm,
+        idempotency_key: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(self.url("/v1/applications"))
+            .bearer_auth(key)
+            .multipart(form.into_form());
+        if let Some(idempotency_key) = idempotency_key {
+            request = request.header("Idempotency-Key", idempotency_key);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Submits a valid application as admin and returns its JSON.
+    pub async fn submit_ok(&self, form: ApplicationForm) -> Value {
+        let response = self.submit(&self.admin_key, form, None).await;
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+        response.json().await.unwrap()
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Every object key in the store.
+    pub async fn object_keys(&self) -> Vec<String> {
+        let objects: Vec<_> = self
+            .state
+            .blobs
+            .list_documents()
+            .try_collect()
+            .await
+            .expect("listing");
+        objects.into_iter().map(|o| o.key).collect()
+    }
+
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let row = self
+            .state
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.state.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("a row");
+        row.try_get("", "n").expect("n")
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("join").expect("server result");
+        }
+    }
+}
+
+/// A PostgreSQL database made for one test and dropped after it.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    async fn create(admin_url: &str) -> Self {
+        let name = format!("av_test_{}", Uuid::new_v4().simple());
+        let admin = Database::connect(admin_url)
+            .await
+            .expect("connecting to PostgreSQL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("creating the test database");
+        let mut url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&name);
+        Self {
+            admin_url: admin_url.to_owned(),
+            name,
+            url: url.to_string(),
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Drop runs outside async context: use a small runtime on its own thread.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin.execute_unprepared(&sql).await;
+                }
+            });
+        })
+        .join();
+    }
+}

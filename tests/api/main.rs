@@ -1,0 +1,10 @@
+//! Integration tests: the real server on a random port, over HTTP.
+
+mod auth;
+mod careers;
+mod cli;
+mod helpers;
+mod intake;
+mod jobs;
+mod operations;
+mod reads;

@@ -1,0 +1,225 @@
+//! Recruiter reads: filters, keyset pages, rectification and the audit log.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{ApplicationForm, spawn_app};
+
+#[tokio::test]
+async fn recruiters_filter_and_page_through_applications_newest_first() {
+    let app = spawn_app().await;
+    let recruiter = app.create_key("recruiter", false).await;
+    let job_a = app.create_job("DE").await;
+    let job_b = app.create_job("FR").await;
+    let mut created = Vec::new();
+    for i in 0..7 {
+        let job = if i % 2 == 0 { &job_a } else { &job_b };
+        let form = ApplicationForm::new(job, &format!("person{i}@example.com"))
+            .set("full_name", &format!("Person Number{i}"));
+        created.push(app.submit_ok(form).await["id"].as_str().unwrap().to_owned());
+    }
+
+    // Pages of 3 over job A's 4 applications: 3 then 1, newest first, no repeats.
+    let first: Value = app
+        .get(
+            &recruiter,
+            &format!("/v1/applications?job_id={job_a}&limit=3"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let second: Value = app
+        .get(
+            &recruiter,
+            &format!("/v1/applications?job_id={job_a}&limit=3&cursor={cursor}"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<String> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["items"].as_array().unwrap())
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = created.iter().step_by(2).rev().cloned().collect();
+    assert_eq!(ids, expected);
+    assert!(second["next_cursor"].is_null());
+
+    let by_name: Value = app
+        .get(&recruiter, "/v1/applications?q=number3")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_name["items"].as_array().unwrap().len(), 1);
+    assert_eq!(by_name["items"][0]["id"], created[3].as_str());
+    let by_email: Value = app
+        .get(&recruiter, "/v1/applications?q=PERSON5%40")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_email["items"][0]["id"], created[5].as_str());
+    let wildcard: Value = app
+        .get(&recruiter, "/v1/applications?q=%25")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        wildcard["items"].as_array().unwrap().is_empty(),
+        "% is matched literally"
+    );
+
+    let new: Value = app
+        .get(&recruiter, "/v1/applications?status=new")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(new["items"].as_array().unwrap().len(), 7);
+    let hired: Value = app
+        .get(&recruiter, "/v1/applications?status=hired")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(hired["items"].as_array().unwrap().is_empty());
+    let future: Value = app
+        .get(
+            &recruiter,
+            "/v1/applications?created_after=2999-01-01T00:00:00Z",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(future["items"].as_array().unwrap().is_empty());
+    let bad = app.get(&recruiter, "/v1/applications?limit=500").await;
+    assert_eq!(bad.status(), 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn rectification_corrects_the_candidate_and_every_access_is_audited_without_personal_data() {
+    let app = spawn_app().await;
+    let recruiter = app.create_key("recruiter", false).await;
+    let job = app.create_job("DE").await;
+    let application = app
+        .submit_ok(ApplicationForm::new(&job, "typo@exmaple.com"))
+        .await;
+    let id = application["id"].as_str().unwrap();
+    let document = application["documents"][0]["id"].as_str().unwrap();
+
+    let corrected = app
+        .client
+        .patch(app.url(&format!("/v1/applications/{id}")))
+        .bearer_auth(&recruiter)
+        .header("On-Behalf-Of", "recruiter-42")
+        .json(&json!({ "email": "ada@example.com", "full_name": "Ada King", "phone": "" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(corrected.status(), 200);
+    let corrected: Value = corrected.json().await.unwrap();
+    assert_eq!(corrected["email"], "ada@example.com");
+    assert_eq!(corrected["full_name"], "Ada King");
+    assert!(corrected["phone"].is_null());
+
+    let invalid = app
+        .client
+        .patch(app.url(&format!("/v1/applications/{id}")))
+        .bearer_auth(&recruiter)
+        .json(&json!({ "email": "nope" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), 422);
+
+    // Another candidate's address is taken: 409, and nothing changes.
+    app.submit_ok(ApplicationForm::new(&job, "grace@example.com"))
+        .await;
+    let taken = app
+        .client
+        .patch(app.url(&format!("/v1/applications/{id}")))
+        .bearer_auth(&recruiter)
+        .json(&json!({ "email": "Grace@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status(), 409);
+
+    assert_eq!(
+        app.get(&recruiter, &format!("/v1/applications/{id}"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.get(
+            &recruiter,
+            &format!("/v1/applications/{id}/documents/{document}")
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        app.get(
+            &recruiter,
+            "/v1/applications/01930000-0000-7000-8000-000000000000"
+        )
+        .await
+        .status(),
+        404
+    );
+
+    let events: Value = app
+        .get(
+            &app.admin_key,
+            &format!("/v1/audit-events?application_id={id}"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: HashSet<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "application.created",
+        "application.rectified",
+        "application.read",
+        "document.downloaded",
+    ] {
+        assert!(
+            actions.contains(action),
+            "{action} missing from {actions:?}"
+        );
+    }
+    let rectified = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "application.rectified")
+        .unwrap();
+    assert_eq!(rectified["actor"], "recruiter-42");
+    assert!(rectified["api_key_id"].is_string());
+    let text = events.to_string();
+    for personal in ["Ada", "ada@example.com", "typo@", "+44"] {
+        assert!(!text.contains(personal), "{personal} in the audit log");
+    }
+    app.stop().await;
+}
