@@ -9,15 +9,21 @@ use std::{
 
 use anyhow::Context;
 use poem::{
-    EndpointExt, Route, Server,
+    Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server,
+    http::{Method, StatusCode, header},
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
     middleware::Cors,
 };
 use sea_orm::DatabaseConnection;
+use tokio::io::AsyncReadExt;
 
 use crate::{
-    api, blobs::Blobs, config::Settings, domain::rate_limit::RateLimiter, error::json_errors, jobs,
-    store, telemetry,
+    api,
+    blobs::Blobs,
+    config::Settings,
+    domain::rate_limit::RateLimiter,
+    error::{json_errors, json_response},
+    jobs, store, telemetry,
 };
 
 /// What every handler may use; cheap to clone.
@@ -52,6 +58,7 @@ impl AppState {
 /// The whole HTTP surface: the API, its spec and Swagger UI.
 pub fn routes(state: AppState) -> impl poem::Endpoint {
     let api = api::service(&state.settings.server.public_url);
+    let allowed = Arc::new(AllowedMethods::from_spec(&api.spec()));
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let cors = Cors::new()
@@ -63,7 +70,100 @@ pub fn routes(state: AppState) -> impl poem::Endpoint {
         .nest("/", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs);
-    json_errors(route.with(cors).data(state)).around(telemetry::log_request)
+    let uploads = &state.settings.uploads;
+    // Both files plus room for the text fields and multipart framing.
+    let max_body = uploads.max_cv_bytes + uploads.max_picture_bytes + 1024 * 1024;
+    json_errors(route.with(cors).data(state))
+        .around(move |next, req| limit_upload_body(next, req, max_body))
+        .around(move |next, req| add_allow_header(next, req, allowed.clone()))
+        .around(telemetry::log_request)
+}
+
+/// The methods each documented path answers, for the `Allow` header that a
+/// 405 must carry.
+struct AllowedMethods(Vec<(Vec<String>, String)>);
+
+impl AllowedMethods {
+    fn from_spec(spec_json: &str) -> Self {
+        let spec: serde_json::Value = serde_json::from_str(spec_json).unwrap_or_default();
+        let paths = spec["paths"].as_object().cloned().unwrap_or_default();
+        Self(
+            paths
+                .into_iter()
+                .map(|(path, operations)| {
+                    let segments = path.split('/').map(str::to_owned).collect();
+                    let methods = operations
+                        .as_object()
+                        .map(|ops| {
+                            ops.keys()
+                                .map(|m| m.to_uppercase())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default();
+                    (segments, methods)
+                })
+                .collect(),
+        )
+    }
+
+    fn for_path(&self, path: &str) -> Option<&str> {
+        let parts: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(template, methods)| {
+            let fits = template.len() == parts.len()
+                && template
+                    .iter()
+                    .zip(&parts)
+                    .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()));
+            fits.then_some(methods.as_str())
+        })
+    }
+}
+
+async fn add_allow_header<E: Endpoint>(
+    next: E,
+    req: Request,
+    allowed: Arc<AllowedMethods>,
+) -> poem::Result<Response> {
+    let path = req.uri().path().to_owned();
+    let mut response = next.call(req).await?.into_response();
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && let Some(methods) = allowed.for_path(&path)
+        && let Ok(value) = methods.parse()
+    {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    Ok(response)
+}
+
+/// Refuses an intake body larger than any valid one before it is spooled to
+/// disk: by its Content-Length (413), or, for a chunked body, by cutting it
+/// off at the limit so the form fails to parse (400).
+async fn limit_upload_body<E: Endpoint>(
+    next: E,
+    mut req: Request,
+    max_body: u64,
+) -> poem::Result<Response> {
+    if req.method() == Method::POST && req.uri().path() == "/v1/applications" {
+        let declared = req
+            .header(header::CONTENT_LENGTH)
+            .and_then(|v| v.parse::<u64>().ok());
+        match declared {
+            Some(length) if length > max_body => {
+                return Ok(json_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    &format!("the request is larger than {max_body} bytes"),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                let body = req.take_body().into_async_read().take(max_body);
+                req.set_body(Body::from_async_read(body));
+            }
+        }
+    }
+    next.call(req).await.map(IntoResponse::into_response)
 }
 
 /// A bound, ready-to-run server; `port()` tells tests where it listens.

@@ -91,9 +91,6 @@ pub async fn keys_create(
     role: Role,
     publishable: bool,
 ) -> anyhow::Result<()> {
-    if publishable && role != Role::CareersSite {
-        anyhow::bail!("only careers-site keys can be publishable");
-    }
     let name = crate::domain::fields::required_text("name", name, 100)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let db = database(settings).await?;

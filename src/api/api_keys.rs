@@ -17,6 +17,7 @@ pub struct ApiKeysApi;
 
 /// A key as listed: never its secret.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ApiKeyInfo {
     id: Uuid,
     name: String,
@@ -44,17 +45,20 @@ impl From<api_key::Model> for ApiKeyInfo {
 struct NewApiKey {
     #[oai(validator(
         max_length = 100,
-        pattern = r"^[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F][^\x00-\x1F\x7F]*$"
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
     ))]
     name: String,
     role: Role,
-    /// Only for the careers-site role.
-    #[oai(default)]
+    /// Restricts the key to what a careers page does in the browser: list jobs
+    /// and submit applications (as far as its role allows), rate limited per
+    /// client address. A restriction, never a grant.
+    #[oai(default, nullable)]
     publishable: bool,
 }
 
 /// A new key with its secret, shown this once.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct CreatedApiKey {
     #[oai(flatten)]
     key: ApiKeyInfo,
@@ -100,11 +104,6 @@ impl ApiKeysApi {
         let caller = auth.0;
         caller.require(&[Role::Admin])?;
         let body = body.0;
-        if body.publishable && body.role != Role::CareersSite {
-            return Err(ApiError::invalid(
-                "publishable: only careers-site keys can be publishable",
-            ));
-        }
         let name = crate::domain::fields::required_text("name", &body.name, 100)?;
         let (key, secret) = store::api_keys::create(
             &state.db,

@@ -5,13 +5,18 @@ use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
-    param::{Path, Query},
+    param::{Header, Path, Query},
     payload::Json,
 };
 use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
-use super::{ApiTags, auth::ApiKey, page_limit};
+use super::{
+    ApiTags,
+    auth::ApiKey,
+    intake::{self, ApplicationForm, SubmitResponse},
+    page_limit,
+};
 use crate::{
     app::AppState,
     domain::{
@@ -31,6 +36,7 @@ pub struct ApplicationsApi;
 
 /// A file of an application.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Document {
     id: Uuid,
     /// `cv` or `picture`.
@@ -44,6 +50,7 @@ pub struct Document {
 
 /// An application with its candidate's details and documents.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Application {
     id: Uuid,
     job_id: Uuid,
@@ -65,6 +72,7 @@ pub struct Application {
 
 /// A row of the application list.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct ApplicationSummary {
     id: Uuid,
     job_id: Uuid,
@@ -76,6 +84,7 @@ struct ApplicationSummary {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct ApplicationPage {
     items: Vec<ApplicationSummary>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -88,18 +97,46 @@ struct ApplicationPage {
 struct ApplicationPatch {
     #[oai(validator(
         max_length = 200,
-        pattern = r"^[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F][^\x00-\x1F\x7F]*$"
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
     ))]
+    #[oai(nullable)]
     full_name: Option<String>,
-    #[oai(validator(max_length = 254))]
+    #[oai(
+        nullable,
+        validator(
+            max_length = 254,
+            pattern = r"^[^\s@\x00-\x1F\x7F-\x9F]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+        )
+    )]
     email: Option<String>,
-    #[oai(validator(max_length = 40))]
+    #[oai(
+        nullable,
+        validator(max_length = 40, pattern = r"^$|^[+ ().\/-]*([0-9][+ ().\/-]*){6,}$")
+    )]
     phone: Option<String>,
-    #[oai(validator(max_length = 20000))]
+    #[oai(
+        nullable,
+        validator(
+            max_length = 20000,
+            pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+        )
+    )]
     cover_letter: Option<String>,
-    #[oai(validator(max_length = 2000))]
+    #[oai(
+        nullable,
+        validator(
+            max_length = 2000,
+            pattern = r"^$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\x00-\x1F\x7F-\x9F]*)?$"
+        )
+    )]
     linkedin_url: Option<String>,
-    #[oai(validator(max_length = 2000))]
+    #[oai(
+        nullable,
+        validator(
+            max_length = 2000,
+            pattern = r"^$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\x00-\x1F\x7F-\x9F]*)?$"
+        )
+    )]
     indeed_url: Option<String>,
 }
 
@@ -171,6 +208,25 @@ const RECRUITERS: &[Role] = &[Role::Recruiter, Role::Admin];
 
 #[OpenApi(tag = "ApiTags::Applications")]
 impl ApplicationsApi {
+    /// Submit an application (multipart form with the CV). Roles: careers-site
+    /// (publishable keys too), admin.
+    #[oai(
+        path = "/v1/applications",
+        method = "post",
+        operation_id = "submit_application"
+    )]
+    async fn submit(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        form: ApplicationForm,
+        /// Makes a retried submission answer the first result instead of a duplicate.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 200))]
+        idempotency_key: Header<Option<String>>,
+    ) -> ApiResult<SubmitResponse> {
+        intake::submit(&state, auth.0, form, idempotency_key.0).await
+    }
+
     /// List applications, newest first. Roles: recruiter, admin.
     #[oai(
         path = "/v1/applications",
@@ -274,7 +330,7 @@ impl ApplicationsApi {
         let application_changes = ApplicationChanges {
             cover_letter: patch
                 .cover_letter
-                .map(|v| fields::optional_text("cover_letter", Some(&v), 20_000))
+                .map(|v| fields::long_text("cover_letter", Some(&v), 20_000))
                 .transpose()?,
             linkedin_url: patch
                 .linkedin_url

@@ -17,6 +17,7 @@ pub struct AuditApi;
 
 /// One access to personal data: ids, actor, action and time only.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditEvent {
     id: Uuid,
     at: DateTime<Utc>,
@@ -44,6 +45,7 @@ impl From<audit_event::Model> for AuditEvent {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct AuditPage {
     items: Vec<AuditEvent>,
     next_cursor: Option<Uuid>,

@@ -3,16 +3,13 @@
 //! stored; objects are written (and synced) before the rows commit, and removed
 //! again if the rows do not.
 
-use poem::web::Data;
-use poem_openapi::{
-    ApiResponse, Multipart, OpenApi, param::Header, payload::Json, types::multipart::Upload,
-};
+use poem_openapi::{ApiResponse, Multipart, payload::Json, types::multipart::Upload};
 use sea_orm::{DbErr, TransactionTrait};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncSeekExt;
 use uuid::Uuid;
 
-use super::{ApiTags, applications::Application, auth::ApiKey};
+use super::{applications::Application, auth::Caller};
 use crate::{
     app::AppState,
     blobs::{self, Inspected},
@@ -27,34 +24,58 @@ use crate::{
     store::{self, applications::CandidateDetails, audit::Actor},
 };
 
-pub struct IntakeApi;
-
 /// An application as the careers site's form posts it.
 #[derive(Multipart)]
-struct ApplicationForm {
+pub(super) struct ApplicationForm {
     /// The open job applied to.
     job_id: Uuid,
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    ))]
     full_name: String,
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^[^\s@\x00-\x1F\x7F-\x9F]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+    ))]
     email: String,
+    #[oai(validator(max_length = 40, pattern = r"^$|^[+ ().\/-]*([0-9][+ ().\/-]*){6,}$"))]
     phone: Option<String>,
     /// The cover letter as text.
+    #[oai(validator(
+        max_length = 20000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    ))]
     cover_letter: Option<String>,
     /// PDF, DOCX, DOC, ODT, RTF or plain text; the type is read from the bytes.
     cv: Upload,
     /// JPEG, PNG or WebP.
     picture: Option<Upload>,
+    #[oai(validator(
+        max_length = 2000,
+        pattern = r"^$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\x00-\x1F\x7F-\x9F]*)?$"
+    ))]
     linkedin_url: Option<String>,
+    #[oai(validator(
+        max_length = 2000,
+        pattern = r"^$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\x00-\x1F\x7F-\x9F]*)?$"
+    ))]
     indeed_url: Option<String>,
     /// Where the candidate found us, such as `careers-site` or `linkedin`.
+    #[oai(validator(max_length = 40, pattern = r"^[A-Za-z0-9._-]*$"))]
     source: Option<String>,
     /// Which privacy notice the candidate accepted.
+    #[oai(validator(
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    ))]
     privacy_notice_version: String,
     /// Whether the candidate agreed to stay in the talent pool.
     talent_pool_consent: Option<bool>,
 }
 
 #[derive(ApiResponse)]
-enum SubmitResponse {
+pub(super) enum SubmitResponse {
     /// The application is stored durably (a retry with the same
     /// `Idempotency-Key` answers the first application again).
     #[oai(status = 201)]
@@ -74,85 +95,71 @@ struct CheckedFile {
     inspected: Inspected,
 }
 
-#[OpenApi(tag = "ApiTags::Applications")]
-impl IntakeApi {
-    /// Submit an application. Roles: careers-site (publishable keys too), admin.
-    #[oai(
-        path = "/v1/applications",
-        method = "post",
-        operation_id = "submit_application"
-    )]
-    async fn submit(
-        &self,
-        state: Data<&AppState>,
-        auth: ApiKey,
-        form: ApplicationForm,
-        /// Makes a retried submission answer the first result instead of a duplicate.
-        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 200))]
-        idempotency_key: Header<Option<String>>,
-    ) -> ApiResult<SubmitResponse> {
-        let caller = auth.0;
-        caller.require_from_page(&[Role::CareersSite, Role::Admin])?;
-        let job = store::jobs::get(&state.db, form.job_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("job"))?;
-        if job.status != JobStatus::Open.as_str() {
-            return Err(ApiError::invalid("job_id: the job is closed"));
-        }
-        let intake_key = idempotency_key
-            .0
-            .map(|key| hex::encode(Sha256::digest(format!("{}:{key}", caller.key_id))));
-        if let Some(key) = &intake_key
-            && let Some(existing) = store::applications::find_by_intake_key(&state.db, key).await?
-        {
-            return answer(&state, existing.id).await;
-        }
+/// Checks and stores one application; see `ApplicationsApi::submit`.
+pub(super) async fn submit(
+    state: &AppState,
+    caller: Caller,
+    form: ApplicationForm,
+    idempotency_key: Option<String>,
+) -> ApiResult<SubmitResponse> {
+    caller.require_from_page(&[Role::CareersSite, Role::Admin])?;
+    let job = store::jobs::get(&state.db, form.job_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
+    if job.status != JobStatus::Open.as_str() {
+        return Err(ApiError::invalid("job_id: the job is closed"));
+    }
+    let intake_key =
+        idempotency_key.map(|key| hex::encode(Sha256::digest(format!("{}:{key}", caller.key_id))));
+    if let Some(key) = &intake_key
+        && let Some(existing) = store::applications::find_by_intake_key(&state.db, key).await?
+    {
+        return answer(state, existing.id).await;
+    }
 
-        let limits = &state.settings.uploads;
-        let ValidForm { candidate, new } = validate(&form, job.id, intake_key.clone())?;
-        let mut files = vec![check_file(DocumentKind::Cv, form.cv, limits).await?];
-        if let Some(picture) = form.picture {
-            files.push(check_file(DocumentKind::Picture, picture, limits).await?);
-        }
+    let limits = &state.settings.uploads;
+    let ValidForm { candidate, new } = validate(&form, job.id, intake_key.clone())?;
+    let mut files = vec![check_file(DocumentKind::Cv, form.cv, limits).await?];
+    if let Some(picture) = form.picture {
+        files.push(check_file(DocumentKind::Picture, picture, limits).await?);
+    }
 
-        let mut stored: Vec<(String, Inspected, DocumentKind)> = Vec::new();
-        for mut checked in files {
-            let key = match rewind(&mut checked.file).await {
-                Ok(()) => state.blobs.store_document(checked.file).await,
-                Err(err) => Err(err),
-            };
-            match key {
-                Ok(key) => stored.push((key, checked.inspected, checked.kind)),
-                Err(err) => {
-                    forget(&state, &stored).await;
-                    return Err(ApiError::from_infrastructure("object store", &err));
-                }
-            }
-        }
-
-        let application_id = new.id;
-        let committed = commit(&state, &candidate, new, &stored, &caller.actor()).await;
-        match committed {
-            Ok(()) => {
-                tracing::info!(application_id = %application_id, job_id = %job.id, "application received");
-                answer(&state, application_id).await
-            }
+    let mut stored: Vec<(String, Inspected, DocumentKind)> = Vec::new();
+    for mut checked in files {
+        let key = match rewind(&mut checked.file).await {
+            Ok(()) => state.blobs.store_document(checked.file).await,
+            Err(err) => Err(err),
+        };
+        match key {
+            Ok(key) => stored.push((key, checked.inspected, checked.kind)),
             Err(err) => {
-                forget(&state, &stored).await;
-                // A concurrent retry with the same Idempotency-Key won the race.
-                if store::is_unique_violation(&err)
-                    && let Some(key) = &intake_key
-                    && let Some(existing) =
-                        store::applications::find_by_intake_key(&state.db, key).await?
-                {
-                    return answer(&state, existing.id).await;
-                }
-                Err(err.into())
+                forget(state, &stored).await;
+                return Err(ApiError::from_infrastructure("object store", &err));
             }
         }
     }
-}
 
+    let application_id = new.id;
+    let committed = commit(state, &candidate, new, &stored, &caller.actor()).await;
+    match committed {
+        Ok(()) => {
+            tracing::info!(application_id = %application_id, job_id = %job.id, "application received");
+            answer(state, application_id).await
+        }
+        Err(err) => {
+            forget(state, &stored).await;
+            // A concurrent retry with the same Idempotency-Key won the race.
+            if store::is_unique_violation(&err)
+                && let Some(key) = &intake_key
+                && let Some(existing) =
+                    store::applications::find_by_intake_key(&state.db, key).await?
+            {
+                return answer(state, existing.id).await;
+            }
+            Err(err.into())
+        }
+    }
+}
 fn validate(
     form: &ApplicationForm,
     job_id: Uuid,
@@ -167,7 +174,7 @@ fn validate(
         id: Uuid::now_v7(),
         job_id,
         candidate_id: Uuid::nil(),
-        cover_letter: fields::optional_text("cover_letter", form.cover_letter.as_deref(), 20_000)?,
+        cover_letter: fields::long_text("cover_letter", form.cover_letter.as_deref(), 20_000)?,
         linkedin_url: fields::web_url("linkedin_url", form.linkedin_url.as_deref())?,
         indeed_url: fields::web_url("indeed_url", form.indeed_url.as_deref())?,
         source: fields::source("source", form.source.as_deref())?,

@@ -20,6 +20,7 @@ use crate::{
 pub struct JobsApi;
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct Job {
     id: Uuid,
     title: String,
@@ -52,13 +53,19 @@ impl From<job::Model> for Job {
 struct NewJob {
     #[oai(validator(
         max_length = 200,
-        pattern = r"^[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F][^\x00-\x1F\x7F]*$"
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
     ))]
     title: String,
     country: CountryCode,
-    #[oai(validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F]*$"))]
+    #[oai(
+        nullable,
+        validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")
+    )]
     department: Option<String>,
-    #[oai(validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F]*$"))]
+    #[oai(
+        nullable,
+        validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")
+    )]
     location: Option<String>,
 }
 
@@ -66,20 +73,30 @@ struct NewJob {
 struct JobPatch {
     #[oai(validator(
         max_length = 200,
-        pattern = r"^[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F][^\x00-\x1F\x7F]*$"
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
     ))]
+    #[oai(nullable)]
     title: Option<String>,
+    #[oai(nullable)]
     country: Option<CountryCode>,
     /// An empty string clears it.
-    #[oai(validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F]*$"))]
+    #[oai(
+        nullable,
+        validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")
+    )]
     department: Option<String>,
     /// An empty string clears it.
-    #[oai(validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F]*$"))]
+    #[oai(
+        nullable,
+        validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")
+    )]
     location: Option<String>,
+    #[oai(nullable)]
     status: Option<JobStatus>,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct JobPage {
     items: Vec<Job>,
     /// Pass as `cursor` for the next page; absent on the last page.

@@ -31,7 +31,6 @@ pub enum ApiTags {
 pub type Api = (
     health::HealthApi,
     jobs::JobsApi,
-    intake::IntakeApi,
     applications::ApplicationsApi,
     documents::DocumentsApi,
     api_keys::ApiKeysApi,
@@ -43,7 +42,6 @@ pub fn service(server_url: &str) -> OpenApiService<Api, ()> {
         (
             health::HealthApi,
             jobs::JobsApi,
-            intake::IntakeApi,
             applications::ApplicationsApi,
             documents::DocumentsApi,
             api_keys::ApiKeysApi,

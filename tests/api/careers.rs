@@ -65,16 +65,31 @@ async fn a_publishable_key_is_rate_limited_per_client_with_retry_after() {
 }
 
 #[tokio::test]
-async fn only_careers_site_keys_can_be_publishable() {
+async fn a_publishable_key_of_any_role_only_restricts() {
     let app = spawn_app_with(&[]).await;
+    let publishable_recruiter = app.create_key("recruiter", true).await;
+    assert_eq!(
+        app.get(&publishable_recruiter, "/v1/jobs").await.status(),
+        200
+    );
+    assert_eq!(
+        app.get(&publishable_recruiter, "/v1/applications")
+            .await
+            .status(),
+        403
+    );
+    let job = app.create_job("DE").await;
     let response = app
-        .client
-        .post(app.url("/v1/api-keys"))
-        .bearer_auth(&app.admin_key)
-        .json(&serde_json::json!({ "name": "x", "role": "recruiter", "publishable": true }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 422);
+        .submit(
+            &publishable_recruiter,
+            ApplicationForm::new(&job, "x@example.com"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        403,
+        "publishing a key never grants a role"
+    );
     app.stop().await;
 }

@@ -61,6 +61,55 @@ async fn the_committed_spec_matches_the_code() {
     );
 }
 
+/// What the schema calls valid is what the service accepts: every pattern in
+/// the document is one the field parsers use.
+#[test]
+fn every_pattern_in_the_spec_is_one_the_parsers_check() {
+    fn walk(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    if key == "pattern" {
+                        found.push(inner.as_str().unwrap().to_owned());
+                    }
+                    walk(inner, found);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| walk(item, found)),
+            _ => {}
+        }
+    }
+    let spec: Value =
+        serde_json::from_str(&applicant_vault::api::service("http://x").spec()).unwrap();
+    let mut found = Vec::new();
+    walk(&spec, &mut found);
+    assert!(found.len() >= 10);
+    for pattern in found {
+        assert!(
+            applicant_vault::domain::fields::patterns::ALL.contains(&pattern.as_str()),
+            "{pattern} is not one of domain::fields::patterns"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_undeclared_method_is_405_with_the_allowed_methods() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .request(
+            reqwest::Method::PUT,
+            app.url("/v1/jobs/01930000-0000-7000-8000-000000000000"),
+        )
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET, PATCH");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn unknown_routes_and_errors_answer_json() {
     let app = spawn_app().await;
