@@ -10,9 +10,11 @@ use std::{
 use anyhow::Context;
 use poem::{
     Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server,
+    endpoint::make_sync,
     http::{Method, StatusCode, header},
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
     middleware::Cors,
+    web::Html,
 };
 use sea_orm::DatabaseConnection;
 use tokio::io::AsyncReadExt;
@@ -29,7 +31,11 @@ use crate::{
 /// What every handler may use; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    /// For reads; on SQLite, a pool whose connections read beside the writer.
     pub db: DatabaseConnection,
+    /// For writes; on SQLite, one connection, so writers queue here in order
+    /// instead of sleeping in SQLite's busy handler. On PostgreSQL, `db` again.
+    pub writer: DatabaseConnection,
     pub blobs: Blobs,
     pub settings: Arc<Settings>,
     pub limiter: Arc<Mutex<RateLimiter<Option<IpAddr>>>>,
@@ -38,16 +44,23 @@ pub struct AppState {
 impl AppState {
     /// Connects to the database (migrating it) and the object store.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
-        let db = settings.database.connect().await?;
-        store::migrate(&db).await?;
+        let writer = settings.database.connect_writer().await?;
+        store::migrate(&writer).await?;
+        let db = settings.database.connect_reader(&writer).await?;
         let blobs = settings.storage.build()?;
-        Ok(Self::new(settings, db, blobs))
+        Ok(Self::new(settings, db, writer, blobs))
     }
 
-    pub fn new(settings: Settings, db: DatabaseConnection, blobs: Blobs) -> Self {
+    pub fn new(
+        settings: Settings,
+        db: DatabaseConnection,
+        writer: DatabaseConnection,
+        blobs: Blobs,
+    ) -> Self {
         let limiter = RateLimiter::new(settings.careers.rate_limit_per_minute);
         Self {
             db,
+            writer,
             blobs,
             settings: Arc::new(settings),
             limiter: Arc::new(Mutex::new(limiter)),
@@ -58,9 +71,12 @@ impl AppState {
 /// The whole HTTP surface: the API, its spec and Swagger UI.
 pub fn routes(state: AppState) -> impl poem::Endpoint {
     let api = api::service(&state.settings.server.public_url);
-    let allowed = Arc::new(AllowedMethods::from_spec(&api.spec()));
-    let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    let raw_spec = api.spec();
+    let spec = api::document(&state.settings.server.public_url).to_string();
+    let allowed = Arc::new(AllowedMethods::from_spec(&raw_spec));
+    // Swagger UI embeds the document; give it the completed one.
+    let docs = Html(api.swagger_ui_html().replace(&raw_spec, &spec));
+    let spec_json = spec.clone();
     let cors = Cors::new()
         .allow_origins(state.settings.careers.origins.iter().map(String::as_str))
         .allow_methods(["GET", "POST"])
@@ -68,8 +84,15 @@ pub fn routes(state: AppState) -> impl poem::Endpoint {
         .max_age(600);
     let route = Route::new()
         .nest("/", api)
-        .at("/openapi.json", spec)
-        .nest("/docs", docs);
+        .at(
+            "/openapi.json",
+            make_sync(move |_| {
+                Response::builder()
+                    .content_type("application/json")
+                    .body(spec_json.clone())
+            }),
+        )
+        .nest("/docs", make_sync(move |_| docs.clone()));
     let uploads = &state.settings.uploads;
     // Both files plus room for the text fields and multipart framing.
     let max_body = uploads.max_cv_bytes + uploads.max_picture_bytes + 1024 * 1024;

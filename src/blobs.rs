@@ -16,7 +16,9 @@ use object_store::{
     path::Path,
 };
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use std::os::unix::fs::FileExt;
+
+use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use crate::{
@@ -97,6 +99,22 @@ fn quick_retries() -> RetryConfig {
     }
 }
 
+/// An uploaded file as received: in memory when small, else in an anonymous
+/// temporary file (deleted when dropped).
+pub enum UploadData {
+    Memory(Bytes),
+    File { file: std::fs::File, size: u64 },
+}
+
+impl UploadData {
+    pub fn size(&self) -> u64 {
+        match self {
+            UploadData::Memory(bytes) => bytes.len() as u64,
+            UploadData::File { size, .. } => *size,
+        }
+    }
+}
+
 /// What reading an upload found: its type (from its bytes), size and digest.
 #[derive(Clone, Debug)]
 pub struct Inspected {
@@ -108,26 +126,74 @@ pub struct Inspected {
 /// Reads an upload once, to decide whether it may be stored at all.
 pub async fn inspect(
     kind: DocumentKind,
-    mut reader: impl AsyncRead + Unpin,
+    data: &UploadData,
 ) -> std::io::Result<Result<Inspected, Rejected>> {
+    match data {
+        UploadData::Memory(bytes) => Ok(inspect_chunks(kind, bytes.chunks(READ_CHUNK))),
+        UploadData::File { file, size } => {
+            let file = file.try_clone()?;
+            let size = *size;
+            tokio::task::spawn_blocking(move || {
+                let mut buf = vec![0u8; READ_CHUNK];
+                let mut offset = 0;
+                let mut sniffer = Sniffer::new(kind);
+                let mut hasher = Sha256::new();
+                while offset < size {
+                    let n = file.read_at(&mut buf, offset)?;
+                    if n == 0 {
+                        break;
+                    }
+                    sniffer.update(&buf[..n]);
+                    hasher.update(&buf[..n]);
+                    offset += n as u64;
+                }
+                Ok(finish(sniffer, hasher, offset))
+            })
+            .await
+            .map_err(std::io::Error::other)?
+        }
+    }
+}
+
+fn inspect_chunks<'a>(
+    kind: DocumentKind,
+    chunks: impl Iterator<Item = &'a [u8]>,
+) -> Result<Inspected, Rejected> {
     let mut sniffer = Sniffer::new(kind);
     let mut hasher = Sha256::new();
-    let mut size = 0u64;
-    let mut buf = vec![0u8; READ_CHUNK];
-    loop {
-        let n = reader.read(&mut buf).await?;
-        if n == 0 {
-            break;
-        }
-        sniffer.update(&buf[..n]);
-        hasher.update(&buf[..n]);
-        size += n as u64;
+    let mut size = 0;
+    for chunk in chunks {
+        sniffer.update(chunk);
+        hasher.update(chunk);
+        size += chunk.len() as u64;
     }
-    Ok(sniffer.finish().map(|file_type| Inspected {
+    finish(sniffer, hasher, size)
+}
+
+fn finish(sniffer: Sniffer, hasher: Sha256, size: u64) -> Result<Inspected, Rejected> {
+    sniffer.finish().map(|file_type| Inspected {
         file_type,
         size,
         sha256: hex::encode(hasher.finalize()),
-    }))
+    })
+}
+
+async fn read_chunk(file: std::fs::File, offset: u64, len: usize) -> std::io::Result<Bytes> {
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; len];
+        let mut filled = 0;
+        while filled < len {
+            let n = file.read_at(&mut buf[filled..], offset + filled as u64)?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        buf.truncate(filled);
+        Ok(Bytes::from(buf))
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// One stored object as the sweep sees it.
@@ -156,25 +222,47 @@ impl Blobs {
             .fold(self.prefix.clone(), |path, part| path.join(part))
     }
 
-    /// Streams a document into the store under a new random key and returns the
-    /// key once the object is durable.
-    pub async fn store_document(
-        &self,
-        mut reader: impl AsyncRead + Unpin,
-    ) -> anyhow::Result<String> {
+    /// Writes a document into the store under a new random key and returns
+    /// the key once the object is durable. A large file streams from its
+    /// spool file in chunks; it is never whole in memory.
+    pub async fn store_document(&self, data: &UploadData) -> anyhow::Result<String> {
         let key = Self::new_document_key();
-        let mut writer =
-            BufWriter::with_capacity(self.store.clone(), self.path(&key), self.write_chunk)
-                .with_max_concurrency(2);
-        if let Err(err) = tokio::io::copy(&mut reader, &mut writer).await {
-            let _ = writer.abort().await;
-            return Err(err).context("writing a document to the object store");
+        let path = self.path(&key);
+        match data {
+            UploadData::Memory(bytes) => {
+                self.store
+                    .put(&path, bytes.clone().into())
+                    .await
+                    .context("writing a document to the object store")?;
+            }
+            UploadData::File { file, size } => self.stream_file(path, file, *size).await?,
+        }
+        Ok(key)
+    }
+
+    async fn stream_file(&self, path: Path, file: &std::fs::File, size: u64) -> anyhow::Result<()> {
+        let mut writer = BufWriter::with_capacity(self.store.clone(), path, self.write_chunk)
+            .with_max_concurrency(2);
+        let mut offset = 0;
+        while offset < size {
+            let chunk = read_chunk(file.try_clone()?, offset, self.write_chunk).await;
+            let put = match chunk {
+                Ok(chunk) if chunk.is_empty() => break,
+                Ok(chunk) => {
+                    offset += chunk.len() as u64;
+                    writer.put(chunk).await.map_err(anyhow::Error::from)
+                }
+                Err(err) => Err(err.into()),
+            };
+            if let Err(err) = put {
+                let _ = writer.abort().await;
+                return Err(err).context("writing a document to the object store");
+            }
         }
         writer
             .shutdown()
             .await
-            .context("completing a document in the object store")?;
-        Ok(key)
+            .context("completing a document in the object store")
     }
 
     /// The document's bytes as a stream, and its size.
@@ -253,9 +341,10 @@ mod tests {
     async fn a_document_round_trips_under_a_random_key() {
         let blobs = memory();
         let bytes = vec![42u8; 5000];
-        let key = blobs.store_document(&bytes[..]).await.unwrap();
+        let data = UploadData::Memory(bytes.clone().into());
+        let key = blobs.store_document(&data).await.unwrap();
         assert!(key.starts_with("documents/"));
-        assert_ne!(key, blobs.store_document(&bytes[..]).await.unwrap());
+        assert_ne!(key, blobs.store_document(&data).await.unwrap());
         let (size, stream) = blobs.open(&key).await.unwrap();
         let read: Vec<Bytes> = stream.try_collect().await.unwrap();
         assert_eq!(size, 5000);
@@ -265,7 +354,8 @@ mod tests {
     #[tokio::test]
     async fn deleting_removes_objects_and_ignores_missing_ones() {
         let blobs = memory();
-        let key = blobs.store_document(&b"%PDF-1.4"[..]).await.unwrap();
+        let data = UploadData::Memory(Bytes::from_static(b"%PDF-1.4"));
+        let key = blobs.store_document(&data).await.unwrap();
         blobs
             .delete_all(&[key.clone(), "documents/00/missing".into()])
             .await
@@ -278,11 +368,40 @@ mod tests {
     #[tokio::test]
     async fn inspect_reports_type_size_and_digest() {
         let pdf = b"%PDF-1.4 tiny";
-        let found = inspect(DocumentKind::Cv, &pdf[..]).await.unwrap().unwrap();
+        let in_memory = UploadData::Memory(Bytes::from_static(pdf));
+        let found = inspect(DocumentKind::Cv, &in_memory)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found.file_type, FileType::Pdf);
         assert_eq!(found.size, pdf.len() as u64);
         assert_eq!(found.sha256, hex::encode(Sha256::digest(pdf)));
-        let exe = b"MZ\x90\0\x03\0\0\0\x04\0";
-        assert!(inspect(DocumentKind::Cv, &exe[..]).await.unwrap().is_err());
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, pdf).unwrap();
+        let spooled = UploadData::File {
+            file,
+            size: pdf.len() as u64,
+        };
+        let from_disk = inspect(DocumentKind::Cv, &spooled).await.unwrap().unwrap();
+        assert_eq!(from_disk.sha256, found.sha256);
+        let exe = UploadData::Memory(Bytes::from_static(b"MZ\x90\0\x03\0\0\0\x04\0"));
+        assert!(inspect(DocumentKind::Cv, &exe).await.unwrap().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_spooled_file_streams_into_the_store_in_chunks() {
+        let blobs = memory();
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, &bytes).unwrap();
+        let data = UploadData::File {
+            file,
+            size: bytes.len() as u64,
+        };
+        let key = blobs.store_document(&data).await.unwrap();
+        let (size, stream) = blobs.open(&key).await.unwrap();
+        let read: Vec<Bytes> = stream.try_collect().await.unwrap();
+        assert_eq!(size, 10_000);
+        assert_eq!(read.concat(), bytes);
     }
 }

@@ -5,7 +5,7 @@ use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
-use super::{ApiTags, auth::ApiKey};
+use super::{ApiTags, auth::ApiKey, text::Text};
 use crate::{
     app::AppState,
     domain::keys::Role,
@@ -43,11 +43,8 @@ impl From<api_key::Model> for ApiKeyInfo {
 
 #[derive(Object)]
 struct NewApiKey {
-    #[oai(validator(
-        max_length = 100,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
-    ))]
-    name: String,
+    #[oai(validator(max_length = 100))]
+    name: Text,
     role: Role,
     /// Restricts the key to what a careers page does in the browser: list jobs
     /// and submit applications (as far as its role allows), rate limited per
@@ -106,7 +103,7 @@ impl ApiKeysApi {
         let body = body.0;
         let name = crate::domain::fields::required_text("name", &body.name, 100)?;
         let (key, secret) = store::api_keys::create(
-            &state.db,
+            &state.writer,
             NewKey {
                 name: &name,
                 role: body.role,
@@ -115,7 +112,7 @@ impl ApiKeysApi {
         )
         .await?;
         store::audit::record(
-            &state.db,
+            &state.writer,
             &caller.actor(),
             "api_key.created",
             None,
@@ -129,7 +126,9 @@ impl ApiKeysApi {
         })))
     }
 
-    /// Revoke a key; it stops working at once. Roles: admin.
+    /// Revoke a key; it stops working at once. A key cannot revoke itself, and
+    /// the last active admin key stays (409): rotate by creating the new key
+    /// first. Roles: admin.
     #[oai(
         path = "/v1/api-keys/:id",
         method = "delete",
@@ -143,11 +142,16 @@ impl ApiKeysApi {
     ) -> ApiResult<RevokeKeyResponse> {
         let caller = auth.0;
         caller.require(&[Role::Admin])?;
-        store::api_keys::revoke(&state.db, id.0)
+        if id.0 == caller.key_id {
+            return Err(ApiError::conflict(
+                "a key cannot revoke itself; revoke it with another admin key",
+            ));
+        }
+        store::api_keys::revoke(&state.writer, id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("API key"))?;
         store::audit::record(
-            &state.db,
+            &state.writer,
             &caller.actor(),
             "api_key.revoked",
             None,

@@ -16,6 +16,7 @@ use super::{
     auth::ApiKey,
     intake::{self, ApplicationForm, SubmitResponse},
     page_limit,
+    text::Text,
 };
 use crate::{
     app::AppState,
@@ -95,49 +96,19 @@ struct ApplicationPage {
 /// optional field.
 #[derive(Object)]
 struct ApplicationPatch {
-    #[oai(validator(
-        max_length = 200,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
-    ))]
+    #[oai(validator(max_length = 200))]
     #[oai(nullable)]
-    full_name: Option<String>,
-    #[oai(
-        nullable,
-        validator(
-            max_length = 254,
-            pattern = r"^[^\s@\x00-\x1F\x7F-\x9F]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
-        )
-    )]
-    email: Option<String>,
-    #[oai(
-        nullable,
-        validator(max_length = 40, pattern = r"^$|^[+ ().\/-]*([0-9][+ ().\/-]*){6,}$")
-    )]
-    phone: Option<String>,
-    #[oai(
-        nullable,
-        validator(
-            max_length = 20000,
-            pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
-        )
-    )]
-    cover_letter: Option<String>,
-    #[oai(
-        nullable,
-        validator(
-            max_length = 2000,
-            pattern = r"^$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\x00-\x1F\x7F-\x9F]*)?$"
-        )
-    )]
-    linkedin_url: Option<String>,
-    #[oai(
-        nullable,
-        validator(
-            max_length = 2000,
-            pattern = r"^$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\x00-\x1F\x7F-\x9F]*)?$"
-        )
-    )]
-    indeed_url: Option<String>,
+    full_name: Option<Text>,
+    #[oai(nullable, validator(max_length = 254))]
+    email: Option<Text>,
+    #[oai(nullable, validator(max_length = 40))]
+    phone: Option<Text>,
+    #[oai(nullable, validator(max_length = 20000))]
+    cover_letter: Option<Text>,
+    #[oai(nullable, validator(max_length = 2000))]
+    linkedin_url: Option<Text>,
+    #[oai(nullable, validator(max_length = 2000))]
+    indeed_url: Option<Text>,
 }
 
 #[derive(ApiResponse)]
@@ -262,7 +233,14 @@ impl ApplicationsApi {
             limit,
         };
         let rows = store::applications::list(&state.db, filter).await?;
-        store::audit::record(&state.db, &caller.actor(), "application.listed", None, None).await?;
+        store::audit::record(
+            &state.writer,
+            &caller.actor(),
+            "application.listed",
+            None,
+            None,
+        )
+        .await?;
         let next_cursor = (rows.len() as u64 == limit)
             .then(|| rows.last().map(|(app, _)| app.id))
             .flatten();
@@ -290,7 +268,7 @@ impl ApplicationsApi {
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
         store::audit::record(
-            &state.db,
+            &state.writer,
             &caller.actor(),
             "application.read",
             Some(id.0),
@@ -324,21 +302,21 @@ impl ApplicationsApi {
             email: patch.email.map(|v| Email::parse("email", &v)).transpose()?,
             phone: patch
                 .phone
-                .map(|v| fields::phone("phone", Some(&v)))
+                .map(|v| fields::phone("phone", Some(&*v)))
                 .transpose()?,
         };
         let application_changes = ApplicationChanges {
             cover_letter: patch
                 .cover_letter
-                .map(|v| fields::long_text("cover_letter", Some(&v), 20_000))
+                .map(|v| fields::long_text("cover_letter", Some(&*v), 20_000))
                 .transpose()?,
             linkedin_url: patch
                 .linkedin_url
-                .map(|v| fields::web_url("linkedin_url", Some(&v)))
+                .map(|v| fields::web_url("linkedin_url", Some(&*v)))
                 .transpose()?,
             indeed_url: patch
                 .indeed_url
-                .map(|v| fields::web_url("indeed_url", Some(&v)))
+                .map(|v| fields::web_url("indeed_url", Some(&*v)))
                 .transpose()?,
         };
 
@@ -346,7 +324,7 @@ impl ApplicationsApi {
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
         // Writes only inside the transaction: SQLite takes its write lock at once.
-        let txn = state.db.begin().await?;
+        let txn = state.writer.begin().await?;
         store::applications::rectify_candidate(&txn, record.candidate, candidate_changes)
             .await
             .map_err(|err| {

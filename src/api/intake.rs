@@ -3,16 +3,15 @@
 //! stored; objects are written (and synced) before the rows commit, and removed
 //! again if the rows do not.
 
-use poem_openapi::{ApiResponse, Multipart, payload::Json, types::multipart::Upload};
+use poem_openapi::{ApiResponse, Multipart, payload::Json};
 use sea_orm::{DbErr, TransactionTrait};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncSeekExt;
 use uuid::Uuid;
 
-use super::{applications::Application, auth::Caller};
+use super::{applications::Application, auth::Caller, text::FormFlag, upload::FileUpload};
 use crate::{
     app::AppState,
-    blobs::{self, Inspected},
+    blobs::{self, Inspected, UploadData},
     config::UploadSettings,
     domain::{
         fields::{self, Email},
@@ -21,57 +20,44 @@ use crate::{
         status::JobStatus,
     },
     error::{ApiError, ApiResult},
-    store::{self, applications::CandidateDetails, audit::Actor},
+    store::{
+        self,
+        applications::{ApplicationRecord, CandidateDetails},
+        audit::Actor,
+    },
 };
 
 /// An application as the careers site's form posts it.
 #[derive(Multipart)]
+#[oai(deny_unknown_fields)]
 pub(super) struct ApplicationForm {
     /// The open job applied to.
     job_id: Uuid,
-    #[oai(validator(
-        max_length = 200,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
-    ))]
+    #[oai(validator(max_length = 200))]
     full_name: String,
-    #[oai(validator(
-        max_length = 254,
-        pattern = r"^[^\s@\x00-\x1F\x7F-\x9F]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
-    ))]
+    #[oai(validator(max_length = 254))]
     email: String,
-    #[oai(validator(max_length = 40, pattern = r"^$|^[+ ().\/-]*([0-9][+ ().\/-]*){6,}$"))]
+    #[oai(validator(max_length = 40))]
     phone: Option<String>,
     /// The cover letter as text.
-    #[oai(validator(
-        max_length = 20000,
-        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
-    ))]
+    #[oai(validator(max_length = 20000))]
     cover_letter: Option<String>,
     /// PDF, DOCX, DOC, ODT, RTF or plain text; the type is read from the bytes.
-    cv: Upload,
+    cv: FileUpload,
     /// JPEG, PNG or WebP.
-    picture: Option<Upload>,
-    #[oai(validator(
-        max_length = 2000,
-        pattern = r"^$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\x00-\x1F\x7F-\x9F]*)?$"
-    ))]
+    picture: Option<FileUpload>,
+    #[oai(validator(max_length = 2000))]
     linkedin_url: Option<String>,
-    #[oai(validator(
-        max_length = 2000,
-        pattern = r"^$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\x00-\x1F\x7F-\x9F]*)?$"
-    ))]
+    #[oai(validator(max_length = 2000))]
     indeed_url: Option<String>,
     /// Where the candidate found us, such as `careers-site` or `linkedin`.
-    #[oai(validator(max_length = 40, pattern = r"^[A-Za-z0-9._-]*$"))]
+    #[oai(validator(max_length = 40))]
     source: Option<String>,
     /// Which privacy notice the candidate accepted.
-    #[oai(validator(
-        max_length = 100,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
-    ))]
+    #[oai(validator(max_length = 100))]
     privacy_notice_version: String,
     /// Whether the candidate agreed to stay in the talent pool.
-    talent_pool_consent: Option<bool>,
+    talent_pool_consent: Option<FormFlag>,
 }
 
 #[derive(ApiResponse)]
@@ -88,10 +74,10 @@ struct ValidForm {
     new: store::applications::NewApplication,
 }
 
-/// A file that passed the checks, still in its temporary spool file.
+/// A file that passed the checks, as received.
 struct CheckedFile {
     kind: DocumentKind,
-    file: tokio::fs::File,
+    data: UploadData,
     inspected: Inspected,
 }
 
@@ -103,12 +89,11 @@ pub(super) async fn submit(
     idempotency_key: Option<String>,
 ) -> ApiResult<SubmitResponse> {
     caller.require_from_page(&[Role::CareersSite, Role::Admin])?;
+    // A closed job is invisible to the careers site, so it is not found here either.
     let job = store::jobs::get(&state.db, form.job_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("job"))?;
-    if job.status != JobStatus::Open.as_str() {
-        return Err(ApiError::invalid("job_id: the job is closed"));
-    }
+        .filter(|job| job.status == JobStatus::Open.as_str())
+        .ok_or_else(|| ApiError::not_found("job_id: an open job with this id"))?;
     let intake_key =
         idempotency_key.map(|key| hex::encode(Sha256::digest(format!("{}:{key}", caller.key_id))));
     if let Some(key) = &intake_key
@@ -125,12 +110,8 @@ pub(super) async fn submit(
     }
 
     let mut stored: Vec<(String, Inspected, DocumentKind)> = Vec::new();
-    for mut checked in files {
-        let key = match rewind(&mut checked.file).await {
-            Ok(()) => state.blobs.store_document(checked.file).await,
-            Err(err) => Err(err),
-        };
-        match key {
+    for checked in files {
+        match state.blobs.store_document(&checked.data).await {
             Ok(key) => stored.push((key, checked.inspected, checked.kind)),
             Err(err) => {
                 forget(state, &stored).await;
@@ -142,9 +123,9 @@ pub(super) async fn submit(
     let application_id = new.id;
     let committed = commit(state, &candidate, new, &stored, &caller.actor()).await;
     match committed {
-        Ok(()) => {
+        Ok(record) => {
             tracing::info!(application_id = %application_id, job_id = %job.id, "application received");
-            answer(state, application_id).await
+            Ok(SubmitResponse::Created(Json(Application::from(record))))
         }
         Err(err) => {
             forget(state, &stored).await;
@@ -183,7 +164,7 @@ fn validate(
             &form.privacy_notice_version,
             100,
         )?,
-        talent_pool_consent: form.talent_pool_consent.unwrap_or(false),
+        talent_pool_consent: form.talent_pool_consent.is_some_and(|flag| flag.0),
         intake_key,
     };
     Ok(ValidForm { candidate, new })
@@ -192,49 +173,47 @@ fn validate(
 /// Size first (413), then type from the bytes (415).
 async fn check_file(
     kind: DocumentKind,
-    upload: Upload,
+    upload: FileUpload,
     limits: &UploadSettings,
 ) -> ApiResult<CheckedFile> {
     let max = match kind {
         DocumentKind::Cv => limits.max_cv_bytes,
         DocumentKind::Picture => limits.max_picture_bytes,
     };
-    if upload.size() as u64 > max {
+    let data = upload.0;
+    if data.size() > max {
         return Err(ApiError::too_large(format!(
             "{}: the file is larger than {max} bytes",
             kind.as_str()
         )));
     }
-    let mut file = upload.into_file();
-    let inspected = blobs::inspect(kind, &mut file)
+    let inspected = blobs::inspect(kind, &data)
         .await
         .map_err(|err| ApiError::from_infrastructure("upload spool", &err.into()))?
         .map_err(|rejected| ApiError::unsupported_type(rejected.to_string()))?;
     Ok(CheckedFile {
         kind,
-        file,
+        data,
         inspected,
     })
 }
 
-async fn rewind(file: &mut tokio::fs::File) -> anyhow::Result<()> {
-    file.rewind().await?;
-    Ok(())
-}
-
-/// Writes the candidate, application, documents and audit event in one transaction.
+/// Writes the candidate, application, documents and audit event in one
+/// transaction, and returns them as stored.
 async fn commit(
     state: &AppState,
     candidate: &CandidateDetails,
     mut new: store::applications::NewApplication,
     stored: &[(String, Inspected, DocumentKind)],
     actor: &Actor,
-) -> Result<(), DbErr> {
-    let txn = state.db.begin().await?;
-    new.candidate_id = store::applications::upsert_candidate(&txn, candidate).await?;
+) -> Result<ApplicationRecord, DbErr> {
+    let txn = state.writer.begin().await?;
+    let candidate = store::applications::upsert_candidate(&txn, candidate).await?;
+    new.candidate_id = candidate.id;
     let application = store::applications::insert(&txn, new).await?;
+    let mut documents = Vec::with_capacity(stored.len());
     for (key, inspected, kind) in stored {
-        store::applications::insert_document(
+        let document = store::applications::insert_document(
             &txn,
             store::applications::NewDocument {
                 application_id: application.id,
@@ -246,6 +225,7 @@ async fn commit(
             },
         )
         .await?;
+        documents.push(document);
     }
     store::audit::record(
         &txn,
@@ -255,7 +235,12 @@ async fn commit(
         None,
     )
     .await?;
-    txn.commit().await
+    txn.commit().await?;
+    Ok(ApplicationRecord {
+        application,
+        candidate,
+        documents,
+    })
 }
 
 /// Removes objects whose rows did not commit; the sweep catches any we miss.

@@ -6,10 +6,11 @@ use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
+    types::MaybeUndefined,
 };
 use uuid::Uuid;
 
-use super::{ApiTags, auth::ApiKey, country::CountryCode, page_limit};
+use super::{ApiTags, auth::ApiKey, country::CountryCode, page_limit, text::Text};
 use crate::{
     app::AppState,
     domain::{fields, keys::Role, status::JobStatus},
@@ -51,48 +52,28 @@ impl From<job::Model> for Job {
 
 #[derive(Object)]
 struct NewJob {
-    #[oai(validator(
-        max_length = 200,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
-    ))]
-    title: String,
+    #[oai(validator(max_length = 200))]
+    title: Text,
     country: CountryCode,
-    #[oai(
-        nullable,
-        validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")
-    )]
-    department: Option<String>,
-    #[oai(
-        nullable,
-        validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")
-    )]
-    location: Option<String>,
+    #[oai(nullable, validator(max_length = 200))]
+    department: Option<Text>,
+    #[oai(nullable, validator(max_length = 200))]
+    location: Option<Text>,
 }
 
 #[derive(Object)]
 struct JobPatch {
-    #[oai(validator(
-        max_length = 200,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
-    ))]
+    #[oai(validator(max_length = 200))]
     #[oai(nullable)]
-    title: Option<String>,
-    #[oai(nullable)]
-    country: Option<CountryCode>,
+    title: Option<Text>,
+    country: MaybeUndefined<CountryCode>,
     /// An empty string clears it.
-    #[oai(
-        nullable,
-        validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")
-    )]
-    department: Option<String>,
+    #[oai(nullable, validator(max_length = 200))]
+    department: Option<Text>,
     /// An empty string clears it.
-    #[oai(
-        nullable,
-        validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")
-    )]
-    location: Option<String>,
-    #[oai(nullable)]
-    status: Option<JobStatus>,
+    #[oai(nullable, validator(max_length = 200))]
+    location: Option<Text>,
+    status: MaybeUndefined<JobStatus>,
 }
 
 #[derive(Object)]
@@ -114,6 +95,15 @@ enum CreateJobResponse {
 enum JobResponse {
     #[oai(status = 200)]
     Ok(Json<Job>),
+}
+
+/// A field that may be left out but not set to null.
+fn not_null<T>(field: &str, value: MaybeUndefined<T>) -> ApiResult<Option<T>> {
+    match value {
+        MaybeUndefined::Null => Err(ApiError::bad_request(format!("{field}: must not be null"))),
+        MaybeUndefined::Value(value) => Ok(Some(value)),
+        MaybeUndefined::Undefined => Ok(None),
+    }
 }
 
 #[OpenApi(tag = "ApiTags::Jobs")]
@@ -165,7 +155,7 @@ impl JobsApi {
             department: fields::optional_text("department", body.department.as_deref(), 200)?,
             location: fields::optional_text("location", body.location.as_deref(), 200)?,
         };
-        let job = store::jobs::create(&state.db, new).await?;
+        let job = store::jobs::create(&state.writer, new).await?;
         tracing::info!(job_id = %job.id, "job created");
         Ok(CreateJobResponse::Created(Json(job.into())))
     }
@@ -205,21 +195,21 @@ impl JobsApi {
                 .title
                 .map(|t| fields::required_text("title", &t, 200))
                 .transpose()?,
-            country: body.country.map(|c| c.0),
+            country: not_null("country", body.country)?.map(|c| c.0),
             department: body
                 .department
-                .map(|d| fields::optional_text("department", Some(&d), 200))
+                .map(|d| fields::optional_text("department", Some(&*d), 200))
                 .transpose()?,
             location: body
                 .location
-                .map(|l| fields::optional_text("location", Some(&l), 200))
+                .map(|l| fields::optional_text("location", Some(&*l), 200))
                 .transpose()?,
-            status: body.status,
+            status: not_null("status", body.status)?,
         };
         let current = store::jobs::get(&state.db, id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("job"))?;
-        let job = store::jobs::update(&state.db, current, changes).await?;
+        let job = store::jobs::update(&state.writer, current, changes).await?;
         tracing::info!(job_id = %job.id, status = %job.status, "job updated");
         Ok(JobResponse::Ok(Json(job.into())))
     }

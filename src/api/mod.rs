@@ -9,8 +9,15 @@ pub mod documents;
 pub mod health;
 pub mod intake;
 pub mod jobs;
+pub mod text;
+pub mod upload;
 
 use poem_openapi::{OpenApiService, Tags};
+
+use crate::domain::{
+    fields::patterns::{EMAIL, LINE, MULTILINE, PHONE, SOURCE, TEXT, WEB_URL},
+    sniff::DocumentKind,
+};
 
 #[derive(Tags)]
 pub enum ApiTags {
@@ -57,9 +64,87 @@ pub fn service(server_url: &str) -> OpenApiService<Api, ()> {
     .server(server_url)
 }
 
+/// The intake form's schema has no name; this stands for it in [`PATTERNS`].
+const INTAKE_FORM: &str = "intake form";
+
+/// Which text fields follow which pattern. The field parsers in
+/// `domain::fields` check these same patterns with compiled regexes (poem-
+/// openapi's `pattern` validator would compile its regex on every request), and
+/// the document declares them, so what the schema calls valid is what the
+/// service accepts.
+pub const PATTERNS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "NewJob",
+        &[("title", TEXT), ("department", LINE), ("location", LINE)],
+    ),
+    (
+        "JobPatch",
+        &[("title", TEXT), ("department", LINE), ("location", LINE)],
+    ),
+    ("NewApiKey", &[("name", TEXT)]),
+    (
+        "ApplicationPatch",
+        &[
+            ("full_name", TEXT),
+            ("email", EMAIL),
+            ("phone", PHONE),
+            ("cover_letter", MULTILINE),
+            ("linkedin_url", WEB_URL),
+            ("indeed_url", WEB_URL),
+        ],
+    ),
+    (
+        INTAKE_FORM,
+        &[
+            ("full_name", TEXT),
+            ("email", EMAIL),
+            ("phone", PHONE),
+            ("cover_letter", MULTILINE),
+            ("linkedin_url", WEB_URL),
+            ("indeed_url", WEB_URL),
+            ("source", SOURCE),
+            ("privacy_notice_version", TEXT),
+        ],
+    ),
+];
+
+/// The OpenAPI document, with what poem-openapi cannot declare added: the
+/// patterns of text fields, and the file types each upload accepts (read from
+/// the bytes, so they matter).
+pub fn document(server_url: &str) -> serde_json::Value {
+    let mut document: serde_json::Value =
+        serde_json::from_str(&service(server_url).spec()).expect("the spec is JSON");
+    for (schema, fields) in PATTERNS {
+        for (field, pattern) in *fields {
+            let property = if *schema == INTAKE_FORM {
+                &mut intake_form(&mut document)["schema"]["properties"][*field]
+            } else {
+                &mut document["components"]["schemas"][*schema]["properties"][*field]
+            };
+            assert!(
+                property.is_object(),
+                "{schema}.{field} is not in the document"
+            );
+            property["pattern"] = serde_json::Value::from(*pattern);
+        }
+    }
+    let form = intake_form(&mut document);
+    // Unknown form fields are refused (`deny_unknown_fields`); say so.
+    form["schema"]["additionalProperties"] = serde_json::Value::Bool(false);
+    form["encoding"] = serde_json::json!({
+        "cv": { "contentType": DocumentKind::Cv.content_types().join(", ") },
+        "picture": { "contentType": DocumentKind::Picture.content_types().join(", ") },
+    });
+    document
+}
+
+fn intake_form(document: &mut serde_json::Value) -> &mut serde_json::Value {
+    &mut document["paths"]["/v1/applications"]["post"]["requestBody"]["content"]["multipart/form-data"]
+}
+
 /// The spec as committed in `openapi/openapi.yaml`, independent of settings.
 pub fn spec_yaml() -> String {
-    service("http://127.0.0.1:8080").spec_yaml()
+    serde_yaml::to_string(&document("http://127.0.0.1:8080")).expect("the spec is YAML")
 }
 
 /// Page size: default 50, at most 200.

@@ -67,6 +67,15 @@ impl DocumentKind {
         }
     }
 
+    /// The media types (without parameters) this kind of document may have.
+    pub fn content_types(self) -> Vec<&'static str> {
+        FileType::ALL
+            .into_iter()
+            .filter(|t| self.accepts(*t))
+            .map(|t| t.content_type().split(';').next().unwrap_or_default())
+            .collect()
+    }
+
     fn accepts(self, file_type: FileType) -> bool {
         use FileType::*;
         match self {
@@ -103,6 +112,15 @@ impl fmt::Display for Rejected {
 const HEAD_LEN: usize = 8192;
 const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+/// Formats recognised by their first bytes (text needs no look at the rest).
+const BINARY_MAGIC: [&[u8]; 6] = [
+    b"%PDF-",
+    b"{\\rtf",
+    OLE_MAGIC,
+    ZIP_MAGIC,
+    b"\xFF\xD8\xFF",
+    b"\x89PNG",
+];
 const ODT_MIMETYPE: &[u8] = b"mimetypeapplication/vnd.oasis.opendocument.text";
 // A Word document's parts live under `word/`; the name is stored uncompressed in
 // each zip entry's local header, so it can be seen while the bytes stream past.
@@ -141,6 +159,13 @@ impl Sniffer {
             self.saw_word_part = contains(&window, WORD_PART);
             let keep = window.len().saturating_sub(WORD_PART.len() - 1);
             self.carry = window.split_off(keep);
+        }
+        // Once the head shows a binary format, the text check has nothing to say.
+        if !self.utf8.failed
+            && self.head.len() >= 8
+            && BINARY_MAGIC.iter().any(|m| self.head.starts_with(m))
+        {
+            self.utf8.failed = true;
         }
         self.utf8.update(chunk);
     }

@@ -19,12 +19,11 @@ pub struct CandidateDetails {
 }
 
 /// Finds the candidate by normalised email, creating them or refreshing their
-/// name and contact details with the latest submission. Its first statement is a
-/// write, so a SQLite transaction takes the write lock at once.
+/// name and contact details with the latest submission; one statement.
 pub async fn upsert_candidate(
     db: &impl ConnectionTrait,
     details: &CandidateDetails,
-) -> Result<Uuid, DbErr> {
+) -> Result<candidate::Model, DbErr> {
     let now = Utc::now();
     let row = candidate::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -49,14 +48,8 @@ pub async fn upsert_candidate(
                 )
                 .to_owned(),
         )
-        .exec_without_returning(db)
-        .await?;
-    let found = candidate::Entity::find()
-        .filter(candidate::Column::EmailNormalised.eq(details.email.normalised.as_str()))
-        .one(db)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("candidate after upsert".into()))?;
-    Ok(found.id)
+        .exec_with_returning(db)
+        .await
 }
 
 pub struct NewApplication {

@@ -19,16 +19,50 @@ use sea_orm::{
 use crate::config::DatabaseSettings;
 
 impl DatabaseSettings {
-    /// Opens the pool. SQLite runs in WAL mode with full sync, so readers run
-    /// beside the one writer and a committed row survives a power cut.
+    /// The pool for writes: on SQLite a single connection (SQLite has one
+    /// writer at a time; queueing for it here is fair and fast), elsewhere the
+    /// whole pool.
+    pub async fn connect_writer(&self) -> anyhow::Result<DatabaseConnection> {
+        let size = if self.is_sqlite() {
+            1
+        } else {
+            self.max_connections
+        };
+        self.connect_with(size).await
+    }
+
+    /// The pool for reads: on SQLite its own connections, which read beside
+    /// the writer in WAL mode; elsewhere the writer's pool.
+    pub async fn connect_reader(
+        &self,
+        writer: &DatabaseConnection,
+    ) -> anyhow::Result<DatabaseConnection> {
+        if self.is_sqlite() {
+            self.connect_with(self.max_connections).await
+        } else {
+            Ok(writer.clone())
+        }
+    }
+
+    /// One pool for everything, for CLI commands.
     pub async fn connect(&self) -> anyhow::Result<DatabaseConnection> {
+        self.connect_with(self.max_connections).await
+    }
+
+    fn is_sqlite(&self) -> bool {
+        self.url.starts_with("sqlite:")
+    }
+
+    /// Opens a pool. SQLite runs in WAL mode with full sync, so readers run
+    /// beside the one writer and a committed row survives a power cut.
+    async fn connect_with(&self, size: u32) -> anyhow::Result<DatabaseConnection> {
         let mut options = ConnectOptions::new(self.url.clone());
         options
-            .max_connections(self.max_connections)
+            .max_connections(size)
             .acquire_timeout(self.acquire_timeout())
             .connect_timeout(self.acquire_timeout())
             .sqlx_logging(false);
-        if self.url.starts_with("sqlite:") {
+        if self.is_sqlite() {
             create_sqlite_folder(&self.url)?;
             options.map_sqlx_sqlite_opts(|opts| {
                 opts.journal_mode(SqliteJournalMode::Wal)

@@ -186,3 +186,25 @@ async fn each_role_is_refused_where_it_does_not_belong() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_admin_key_cannot_revoke_itself() {
+    let app = spawn_app().await;
+    let keys: serde_json::Value = app
+        .get(&app.admin_key, "/v1/api-keys")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let own_id = keys[0]["id"].as_str().unwrap().to_owned();
+    let response = app
+        .client
+        .delete(app.url(&format!("/v1/api-keys/{own_id}")))
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    assert_eq!(app.get(&app.admin_key, "/v1/api-keys").await.status(), 200);
+    app.stop().await;
+}

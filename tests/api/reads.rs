@@ -143,7 +143,7 @@ async fn rectification_corrects_the_candidate_and_every_access_is_audited_withou
         .send()
         .await
         .unwrap();
-    assert_eq!(invalid.status(), 400, "the schema's pattern refuses it");
+    assert_eq!(invalid.status(), 422);
     let invalid: Value = invalid.json().await.unwrap();
     assert!(invalid["message"].as_str().unwrap().contains("email"));
 

@@ -1,0 +1,268 @@
+//! Starting, probing and stopping the servers under test (the service and the
+//! baseline), each in a fresh temporary data folder on 127.0.0.1.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use tempfile::TempDir;
+use tokio::process::{Child, Command};
+
+/// The first argument that makes `intake-bench` run as the baseline server.
+/// The bench starts the baseline this way rather than through the
+/// `baseline-intake` binary: `cargo run --bin intake-bench` builds only
+/// `intake-bench`, so a `baseline-intake` next to it may be missing or stale.
+pub const SERVE_BASELINE: &str = "--serve-baseline";
+
+/// How long a server may take to answer `/healthz` after it was spawned.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `applicant-vault keys create` (which also migrates) may take.
+const KEYS_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a server may take to exit after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running server process with its own data folder.
+pub struct Server {
+    /// Short name for the report ("baseline" or "service").
+    pub name: &'static str,
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The bearer secret to send (the baseline ignores it).
+    pub api_key: String,
+    child: Child,
+    pid: u32,
+    dir: TempDir,
+}
+
+impl Server {
+    /// Starts the baseline server on a free port with a fresh data folder, by
+    /// running this executable with [`SERVE_BASELINE`].
+    pub async fn start_baseline(work_dir: &Path, http: &reqwest::Client) -> Result<Self> {
+        let dir = new_data_dir(work_dir, "baseline-")?;
+        let listen = free_listen_addr()?;
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.arg(SERVE_BASELINE)
+            .arg("--listen")
+            .arg(&listen)
+            .arg("--data-dir")
+            .arg(dir.path());
+        let server = Self::spawn("baseline", cmd, listen, String::new(), dir)?;
+        server.wait_healthy(http).await
+    }
+
+    /// Creates an admin key for a fresh service database (which migrates it),
+    /// then starts `applicant-vault serve` on a free port.
+    pub async fn start_service(
+        bin: &Path,
+        work_dir: &Path,
+        http: &reqwest::Client,
+    ) -> Result<Self> {
+        let dir = new_data_dir(work_dir, "service-")?;
+        let listen = free_listen_addr()?;
+        let env = service_env(dir.path(), &listen);
+
+        let mut keys = Command::new(bin);
+        keys.args(["keys", "create", "--name", "bench", "--role", "admin"]);
+        configure_env(&mut keys, &env);
+        keys.stdin(Stdio::null()).kill_on_drop(true);
+        let out = tokio::time::timeout(KEYS_TIMEOUT, keys.output())
+            .await
+            .context("`applicant-vault keys create` timed out")?
+            .with_context(|| format!("cannot run {}", bin.display()))?;
+        if !out.status.success() {
+            bail!(
+                "`applicant-vault keys create` failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let api_key = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::trim)
+            .rfind(|line| !line.is_empty())
+            .with_context(|| {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                format!(
+                    "`applicant-vault keys create` printed no key; stderr: {}",
+                    stderr.trim()
+                )
+            })?
+            .to_owned();
+
+        let mut serve = Command::new(bin);
+        serve.arg("serve");
+        configure_env(&mut serve, &env);
+        let server = Self::spawn("service", serve, listen, api_key, dir)?;
+        server.wait_healthy(http).await
+    }
+
+    /// Spawns `cmd` with its output going to `server.log` in the data folder.
+    fn spawn(
+        name: &'static str,
+        mut cmd: Command,
+        listen: String,
+        api_key: String,
+        dir: TempDir,
+    ) -> Result<Self> {
+        let log = std::fs::File::create(dir.path().join("server.log"))?;
+        cmd.stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start the {name} server"))?;
+        let pid = child.id().context("server exited at once")?;
+        Ok(Self {
+            name,
+            base_url: format!("http://{listen}"),
+            api_key,
+            child,
+            pid,
+            dir,
+        })
+    }
+
+    /// Polls `GET /healthz` until it answers 200, the process dies, or the
+    /// startup timeout passes.
+    async fn wait_healthy(mut self, http: &reqwest::Client) -> Result<Self> {
+        let url = format!("{}/healthz", self.base_url);
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "the {} server exited ({status}) during startup:\n{}",
+                    self.name,
+                    self.log_tail()
+                );
+            }
+            let probe = http.get(&url).timeout(Duration::from_secs(1)).send().await;
+            if probe.is_ok_and(|resp| resp.status() == reqwest::StatusCode::OK) {
+                return Ok(self);
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "the {} server did not answer {url} within {STARTUP_TIMEOUT:?}:\n{}",
+                    self.name,
+                    self.log_tail()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The process's peak resident set size (`VmHWM`) in KiB.
+    pub fn peak_rss_kib(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .with_context(|| format!("cannot read /proc/{}/status", self.pid))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmHWM in /proc/PID/status")
+    }
+
+    /// Sends SIGTERM, waits a little, then kills; removes the data folder.
+    pub async fn stop(mut self) -> Result<()> {
+        let term = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid.to_string())
+            .status()
+            .await;
+        let exited = match term {
+            Ok(status) if status.success() => tokio::time::timeout(STOP_TIMEOUT, self.child.wait())
+                .await
+                .is_ok(),
+            _ => false,
+        };
+        if !exited {
+            self.child.kill().await.ok();
+        }
+        self.dir
+            .close()
+            .context("cannot remove the server's data folder")
+    }
+
+    /// The last lines the server wrote, for error messages.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+/// The environment that points the service at `dir` and `listen`.
+fn service_env(dir: &Path, listen: &str) -> Vec<(&'static str, String)> {
+    let dir = dir.display();
+    vec![
+        ("APPLICANT_VAULT__SERVER__LISTEN", listen.to_owned()),
+        (
+            "APPLICANT_VAULT__DATABASE__URL",
+            format!("sqlite://{dir}/vault.db?mode=rwc"),
+        ),
+        (
+            "APPLICANT_VAULT__STORAGE__URL",
+            format!("file://{dir}/objects"),
+        ),
+        ("APPLICANT_VAULT__MAIL__DIR", format!("{dir}/mail")),
+        ("RUST_LOG", "warn".to_owned()),
+    ]
+}
+
+/// Sets `env` on `cmd`, dropping any other inherited service settings so a
+/// developer's shell cannot change what is measured.
+fn configure_env(cmd: &mut Command, env: &[(&'static str, String)]) {
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("APPLICANT_VAULT__") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.envs(env.iter().map(|(k, v)| (*k, v)));
+}
+
+/// A fresh data folder under `work_dir`, removed when dropped.
+fn new_data_dir(work_dir: &Path, prefix: &str) -> Result<TempDir> {
+    std::fs::create_dir_all(work_dir)
+        .with_context(|| format!("cannot create {}", work_dir.display()))?;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(work_dir)
+        .context("cannot create a temporary data folder")
+}
+
+/// A loopback address with a port that was free a moment ago.
+fn free_listen_addr() -> Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.to_string())
+}
+
+/// Cargo's target folder: `CARGO_TARGET_DIR`, else `<workspace>/target`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let bench = Path::new(env!("CARGO_MANIFEST_DIR"));
+            bench.parent().unwrap_or(bench).join("target")
+        }
+    }
+}
+
+/// The service binary: `APPLICANT_VAULT_BIN`, else the release build in the
+/// target folder, else the one next to this executable.
+pub fn service_binary() -> Result<PathBuf> {
+    if let Some(bin) = std::env::var_os("APPLICANT_VAULT_BIN") {
+        return Ok(PathBuf::from(bin));
+    }
+    let candidates = [
+        target_dir().join("release/applicant-vault"),
+        std::env::current_exe()?.with_file_name("applicant-vault"),
+    ];
+    candidates.iter().find(|path| path.is_file()).cloned().with_context(|| {
+        format!(
+            "no service binary at {} (run `cargo build --release` first, or set APPLICANT_VAULT_BIN)",
+            candidates[0].display()
+        )
+    })
+}

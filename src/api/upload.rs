@@ -1,0 +1,96 @@
+//! `FileUpload`: a multipart file field, kept in memory while small and
+//! spilled to an anonymous temporary file past that, written in large batches
+//! off the async threads. (poem-openapi's `Upload` spools every file through
+//! many small blocking writes.)
+
+use std::{borrow::Cow, io::Write};
+
+use poem::web::Field;
+use poem_openapi::{
+    registry::{MetaSchema, MetaSchemaRef},
+    types::{ParseError, ParseFromMultipartField, ParseResult, Type},
+};
+use tokio::io::AsyncReadExt;
+
+use crate::blobs::UploadData;
+
+/// Files up to this size stay in memory; larger ones go to disk in batches of it.
+const SPILL_AT: usize = 256 * 1024;
+
+pub struct FileUpload(pub UploadData);
+
+impl Type for FileUpload {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string_binary".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "binary")))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromMultipartField for FileUpload {
+    async fn parse_from_multipart(field: Option<Field>) -> ParseResult<Self> {
+        let field = field.ok_or_else(ParseError::expected_input)?;
+        receive(field)
+            .await
+            .map(FileUpload)
+            .map_err(|err| ParseError::custom(format!("reading the file: {err}")))
+    }
+}
+
+async fn receive(field: Field) -> std::io::Result<UploadData> {
+    let mut reader = Box::pin(field.into_async_read());
+    let mut buffer = Vec::with_capacity(64 * 1024);
+    let mut spill: Option<(std::fs::File, u64)> = None;
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        if buffer.len() >= SPILL_AT {
+            let batch = std::mem::replace(&mut buffer, Vec::with_capacity(SPILL_AT));
+            spill = Some(write_batch(spill, batch).await?);
+        }
+    }
+    match spill {
+        None => Ok(UploadData::Memory(buffer.into())),
+        Some(spill) => {
+            let (file, size) = write_batch(Some(spill), buffer).await?;
+            Ok(UploadData::File { file, size })
+        }
+    }
+}
+
+/// Appends a batch to the spill file, creating it on first use.
+async fn write_batch(
+    spill: Option<(std::fs::File, u64)>,
+    batch: Vec<u8>,
+) -> std::io::Result<(std::fs::File, u64)> {
+    tokio::task::spawn_blocking(move || {
+        let (mut file, size) = match spill {
+            Some(spill) => spill,
+            None => (tempfile::tempfile()?, 0),
+        };
+        file.write_all(&batch)?;
+        Ok((file, size + batch.len() as u64))
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
