@@ -25,7 +25,9 @@ use crate::{
     config::Settings,
     domain::rate_limit::RateLimiter,
     error::{json_errors, json_response},
-    jobs, store, telemetry,
+    jobs,
+    store::{self, writer::Writer},
+    telemetry,
 };
 
 /// What every handler may use; cheap to clone.
@@ -34,8 +36,9 @@ pub struct AppState {
     /// For reads; on SQLite, a pool whose connections read beside the writer.
     pub db: DatabaseConnection,
     /// For writes; on SQLite, one connection, so writers queue here in order
-    /// instead of sleeping in SQLite's busy handler. On PostgreSQL, `db` again.
-    pub writer: DatabaseConnection,
+    /// instead of sleeping in SQLite's busy handler, and group commits. On
+    /// PostgreSQL, the same pool as `db`.
+    pub writer: Writer,
     pub blobs: Blobs,
     pub settings: Arc<Settings>,
     pub limiter: Arc<Mutex<RateLimiter<Option<IpAddr>>>>,
@@ -48,15 +51,11 @@ impl AppState {
         store::migrate(&writer).await?;
         let db = settings.database.connect_reader(&writer).await?;
         let blobs = settings.storage.build()?;
+        let writer = Writer::new(writer, settings.database.is_sqlite());
         Ok(Self::new(settings, db, writer, blobs))
     }
 
-    pub fn new(
-        settings: Settings,
-        db: DatabaseConnection,
-        writer: DatabaseConnection,
-        blobs: Blobs,
-    ) -> Self {
+    pub fn new(settings: Settings, db: DatabaseConnection, writer: Writer, blobs: Blobs) -> Self {
         let limiter = RateLimiter::new(settings.careers.rate_limit_per_minute);
         Self {
             db,

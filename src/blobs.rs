@@ -48,7 +48,7 @@ impl StorageSettings {
                 .context("opening the object folder")?
                 .with_fsync(true)
                 .with_automatic_cleanup(true);
-            return Ok(Blobs::new(Arc::new(store), Path::default(), 256 * 1024));
+            return Ok(Blobs::new(Arc::new(store), Path::default(), 64 * 1024));
         }
         if self.url == "memory://" {
             return Ok(Blobs::new(

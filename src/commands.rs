@@ -17,7 +17,7 @@ use crate::{
 /// creates one and prints it once.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = AppState::connect(settings).await?;
-    ensure_admin_key(&state.writer).await?;
+    ensure_admin_key(state.writer.connection()).await?;
     let app = Application::build(state).await?;
     tracing::info!(address = %app.local_addr(), "serving");
     app.run_until(shutdown_signal()).await?;

@@ -9,5 +9,6 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod jobs;
+pub mod runtime;
 pub mod store;
 pub mod telemetry;

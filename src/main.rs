@@ -51,10 +51,14 @@ enum KeysCommand {
     Revoke { id: Uuid },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     telemetry::init();
+    applicant_vault::runtime::limit_allocator_arenas();
+    applicant_vault::runtime::build()?.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Openapi = cli.command {
         print!("{}", commands::openapi());
         return Ok(());

@@ -103,7 +103,7 @@ impl ApiKeysApi {
         let body = body.0;
         let name = crate::domain::fields::required_text("name", &body.name, 100)?;
         let (key, secret) = store::api_keys::create(
-            &state.writer,
+            state.writer.connection(),
             NewKey {
                 name: &name,
                 role: body.role,
@@ -112,7 +112,7 @@ impl ApiKeysApi {
         )
         .await?;
         store::audit::record(
-            &state.writer,
+            state.writer.connection(),
             &caller.actor(),
             "api_key.created",
             None,
@@ -147,11 +147,11 @@ impl ApiKeysApi {
                 "a key cannot revoke itself; revoke it with another admin key",
             ));
         }
-        store::api_keys::revoke(&state.writer, id.0)
+        store::api_keys::revoke(state.writer.connection(), id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("API key"))?;
         store::audit::record(
-            &state.writer,
+            state.writer.connection(),
             &caller.actor(),
             "api_key.revoked",
             None,

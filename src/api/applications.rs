@@ -234,7 +234,7 @@ impl ApplicationsApi {
         };
         let rows = store::applications::list(&state.db, filter).await?;
         store::audit::record(
-            &state.writer,
+            state.writer.connection(),
             &caller.actor(),
             "application.listed",
             None,
@@ -268,7 +268,7 @@ impl ApplicationsApi {
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
         store::audit::record(
-            &state.writer,
+            state.writer.connection(),
             &caller.actor(),
             "application.read",
             Some(id.0),
@@ -324,7 +324,7 @@ impl ApplicationsApi {
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
         // Writes only inside the transaction: SQLite takes its write lock at once.
-        let txn = state.writer.begin().await?;
+        let txn = state.writer.connection().begin().await?;
         store::applications::rectify_candidate(&txn, record.candidate, candidate_changes)
             .await
             .map_err(|err| {

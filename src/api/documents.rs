@@ -86,7 +86,7 @@ impl DocumentsApi {
             .await
             .map_err(|err| ApiError::from_infrastructure("object store", &err))?;
         store::audit::record(
-            &state.writer,
+            state.writer.connection(),
             &caller.actor(),
             "document.downloaded",
             Some(id.0),

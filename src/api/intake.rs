@@ -4,7 +4,7 @@
 //! again if the rows do not.
 
 use poem_openapi::{ApiResponse, Multipart, payload::Json};
-use sea_orm::{DbErr, TransactionTrait};
+use sea_orm::DbErr;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -121,7 +121,7 @@ pub(super) async fn submit(
     }
 
     let application_id = new.id;
-    let committed = commit(state, &candidate, new, &stored, &caller.actor()).await;
+    let committed = commit(state, candidate, new, stored.clone(), caller.actor()).await;
     match committed {
         Ok(record) => {
             tracing::info!(application_id = %application_id, job_id = %job.id, "application received");
@@ -202,45 +202,51 @@ async fn check_file(
 /// transaction, and returns them as stored.
 async fn commit(
     state: &AppState,
-    candidate: &CandidateDetails,
-    mut new: store::applications::NewApplication,
-    stored: &[(String, Inspected, DocumentKind)],
-    actor: &Actor,
+    candidate: CandidateDetails,
+    new: store::applications::NewApplication,
+    stored: Vec<(String, Inspected, DocumentKind)>,
+    actor: Actor,
 ) -> Result<ApplicationRecord, DbErr> {
-    let txn = state.writer.begin().await?;
-    let candidate = store::applications::upsert_candidate(&txn, candidate).await?;
-    new.candidate_id = candidate.id;
-    let application = store::applications::insert(&txn, new).await?;
-    let mut documents = Vec::with_capacity(stored.len());
-    for (key, inspected, kind) in stored {
-        let document = store::applications::insert_document(
-            &txn,
-            store::applications::NewDocument {
-                application_id: application.id,
-                kind: kind.as_str(),
-                content_type: inspected.file_type.content_type(),
-                size: inspected.size,
-                sha256: inspected.sha256.clone(),
-                object_key: key.clone(),
-            },
-        )
-        .await?;
-        documents.push(document);
-    }
-    store::audit::record(
-        &txn,
-        actor,
-        "application.created",
-        Some(application.id),
-        None,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(ApplicationRecord {
-        application,
-        candidate,
-        documents,
-    })
+    state
+        .writer
+        .write(move |txn| {
+            let (candidate, mut new, stored, actor) = (
+                candidate.clone(),
+                new.clone(),
+                stored.clone(),
+                actor.clone(),
+            );
+            Box::pin(async move {
+                let candidate = store::applications::upsert_candidate(txn, &candidate).await?;
+                new.candidate_id = candidate.id;
+                let application = store::applications::insert(txn, new).await?;
+                let mut documents = Vec::with_capacity(stored.len());
+                for (key, inspected, kind) in stored {
+                    let document = store::applications::insert_document(
+                        txn,
+                        store::applications::NewDocument {
+                            application_id: application.id,
+                            kind: kind.as_str(),
+                            content_type: inspected.file_type.content_type(),
+                            size: inspected.size,
+                            sha256: inspected.sha256,
+                            object_key: key,
+                        },
+                    )
+                    .await?;
+                    documents.push(document);
+                }
+                let application_id = Some(application.id);
+                store::audit::record(txn, &actor, "application.created", application_id, None)
+                    .await?;
+                Ok(ApplicationRecord {
+                    application,
+                    candidate,
+                    documents,
+                })
+            })
+        })
+        .await
 }
 
 /// Removes objects whose rows did not commit; the sweep catches any we miss.

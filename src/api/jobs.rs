@@ -155,7 +155,7 @@ impl JobsApi {
             department: fields::optional_text("department", body.department.as_deref(), 200)?,
             location: fields::optional_text("location", body.location.as_deref(), 200)?,
         };
-        let job = store::jobs::create(&state.writer, new).await?;
+        let job = store::jobs::create(state.writer.connection(), new).await?;
         tracing::info!(job_id = %job.id, "job created");
         Ok(CreateJobResponse::Created(Json(job.into())))
     }
@@ -209,7 +209,7 @@ impl JobsApi {
         let current = store::jobs::get(&state.db, id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("job"))?;
-        let job = store::jobs::update(&state.writer, current, changes).await?;
+        let job = store::jobs::update(state.writer.connection(), current, changes).await?;
         tracing::info!(job_id = %job.id, status = %job.status, "job updated");
         Ok(JobResponse::Ok(Json(job.into())))
     }

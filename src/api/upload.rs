@@ -14,8 +14,10 @@ use tokio::io::AsyncReadExt;
 
 use crate::blobs::UploadData;
 
-/// Files up to this size stay in memory; larger ones go to disk in batches of it.
+/// Files up to this size stay in memory (most CVs); larger ones go to disk.
 const SPILL_AT: usize = 256 * 1024;
+/// Once spilling, bytes go to disk in batches of this size.
+const SPILL_BATCH: usize = 64 * 1024;
 
 pub struct FileUpload(pub UploadData);
 
@@ -55,18 +57,21 @@ impl ParseFromMultipartField for FileUpload {
 
 async fn receive(field: Field) -> std::io::Result<UploadData> {
     let mut reader = Box::pin(field.into_async_read());
-    let mut buffer = Vec::with_capacity(64 * 1024);
+    // Reads go straight into the buffer's spare room; it grows by doubling up
+    // to SPILL_AT, and once spilling, is sent to disk each time it fills.
+    let mut buffer = Vec::with_capacity(SPILL_BATCH);
     let mut spill: Option<(std::fs::File, u64)> = None;
-    let mut chunk = vec![0u8; 64 * 1024];
     loop {
-        let n = reader.read(&mut chunk).await?;
-        if n == 0 {
-            break;
+        if buffer.len() == buffer.capacity() {
+            if spill.is_some() || buffer.len() >= SPILL_AT {
+                let batch = std::mem::replace(&mut buffer, Vec::with_capacity(SPILL_BATCH));
+                spill = Some(write_batch(spill, batch).await?);
+            } else {
+                buffer.reserve_exact(buffer.len());
+            }
         }
-        buffer.extend_from_slice(&chunk[..n]);
-        if buffer.len() >= SPILL_AT {
-            let batch = std::mem::replace(&mut buffer, Vec::with_capacity(SPILL_AT));
-            spill = Some(write_batch(spill, batch).await?);
+        if reader.read_buf(&mut buffer).await? == 0 {
+            break;
         }
     }
     match spill {

@@ -12,6 +12,7 @@ use super::entity::{application, candidate, document};
 use crate::domain::{fields::Email, status::ApplicationStatus};
 
 /// The person's details as the intake form or a correction gives them.
+#[derive(Clone)]
 pub struct CandidateDetails {
     pub full_name: String,
     pub email: Email,
@@ -52,6 +53,7 @@ pub async fn upsert_candidate(
         .await
 }
 
+#[derive(Clone)]
 pub struct NewApplication {
     pub id: Uuid,
     pub job_id: Uuid,

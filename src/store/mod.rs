@@ -6,6 +6,7 @@ pub mod applications;
 pub mod audit;
 pub mod entity;
 pub mod jobs;
+pub mod writer;
 
 use std::{path::Path, time::Duration};
 
@@ -49,7 +50,7 @@ impl DatabaseSettings {
         self.connect_with(self.max_connections).await
     }
 
-    fn is_sqlite(&self) -> bool {
+    pub fn is_sqlite(&self) -> bool {
         self.url.starts_with("sqlite:")
     }
 
@@ -61,6 +62,9 @@ impl DatabaseSettings {
             .max_connections(size)
             .acquire_timeout(self.acquire_timeout())
             .connect_timeout(self.acquire_timeout())
+            // A ping before every checkout is a round trip on the hot path;
+            // a broken connection still surfaces as an error on first use.
+            .test_before_acquire(false)
             .sqlx_logging(false);
         if self.is_sqlite() {
             create_sqlite_folder(&self.url)?;

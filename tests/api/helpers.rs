@@ -79,7 +79,7 @@ pub async fn spawn_app_with(overrides: Overrides<'_>) -> TestApp {
 
     let state = AppState::connect(settings).await.expect("connecting");
     let (_, admin) = store::api_keys::create(
-        &state.writer,
+        state.writer.connection(),
         NewKey {
             name: "test admin",
             role: Role::Admin,
