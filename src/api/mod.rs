@@ -19,6 +19,37 @@ use crate::domain::{
     sniff::DocumentKind,
 };
 
+/// Implements poem-openapi's `Type` for a field type that is its own raw
+/// value, with the given schema name and schema.
+macro_rules! impl_field_type {
+    ($ty:ty, $name:expr, $schema:expr) => {
+        impl poem_openapi::types::Type for $ty {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = Self;
+            type RawElementValueType = Self;
+
+            fn name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+
+            fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+                $schema
+            }
+
+            fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+                Some(self)
+            }
+
+            fn raw_element_iter<'a>(
+                &'a self,
+            ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+                Box::new(self.as_raw_value().into_iter())
+            }
+        }
+    };
+}
+pub(crate) use impl_field_type;
+
 #[derive(Tags)]
 pub enum ApiTags {
     /// Liveness and readiness.

@@ -2,13 +2,13 @@
 //! JSON strings (poem-openapi's `String` also takes numbers and booleans, which
 //! the schema does not allow); `FormFlag` is a form's `true`/`false`.
 
-use std::borrow::Cow;
-
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef},
-    types::{ParseError, ParseFromJSON, ParseFromMultipartField, ParseResult, ToJSON, Type},
+    types::{ParseError, ParseFromJSON, ParseFromMultipartField, ParseResult, ToJSON},
 };
 use serde_json::Value;
+
+use super::impl_field_type;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Text(pub String);
@@ -19,29 +19,7 @@ impl AsRef<str> for Text {
     }
 }
 
-impl Type for Text {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        String::name()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        String::schema_ref()
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+impl_field_type!(Text, String::name(), String::schema_ref());
 
 impl ParseFromJSON for Text {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
@@ -71,30 +49,12 @@ impl std::ops::Deref for Text {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FormFlag(pub bool);
 
-impl Type for FormFlag {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
+impl_field_type!(FormFlag, "FormFlag", flag_schema());
 
-    fn name() -> Cow<'static, str> {
-        "FormFlag".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        let mut schema = MetaSchema::new("string");
-        schema.enum_items = vec![Value::from("true"), Value::from("false")];
-        MetaSchemaRef::Inline(Box::new(schema))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
+fn flag_schema() -> MetaSchemaRef {
+    let mut schema = MetaSchema::new("string");
+    schema.enum_items = vec![Value::from("true"), Value::from("false")];
+    MetaSchemaRef::Inline(Box::new(schema))
 }
 
 impl ParseFromMultipartField for FormFlag {

@@ -3,15 +3,16 @@
 //! off the async threads. (poem-openapi's `Upload` spools every file through
 //! many small blocking writes.)
 
-use std::{borrow::Cow, io::Write};
+use std::io::Write;
 
 use poem::web::Field;
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef},
-    types::{ParseError, ParseFromMultipartField, ParseResult, Type},
+    types::{ParseError, ParseFromMultipartField, ParseResult},
 };
 use tokio::io::AsyncReadExt;
 
+use super::impl_field_type;
 use crate::blobs::UploadData;
 
 /// Files up to this size stay in memory (most CVs); larger ones go to disk.
@@ -21,29 +22,11 @@ const SPILL_BATCH: usize = 64 * 1024;
 
 pub struct FileUpload(pub UploadData);
 
-impl Type for FileUpload {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "string_binary".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "binary")))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+impl_field_type!(
+    FileUpload,
+    "string_binary",
+    MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "binary")))
+);
 
 impl ParseFromMultipartField for FileUpload {
     async fn parse_from_multipart(field: Option<Field>) -> ParseResult<Self> {

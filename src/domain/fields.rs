@@ -90,16 +90,13 @@ pub fn optional_text(
     value: Option<&str>,
     max: usize,
 ) -> Result<Option<String>, FieldError> {
-    let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
-        return Ok(None);
-    };
-    if !matches(patterns::LINE, value) {
-        return Err(FieldError::new(
-            field,
-            "must be one line without control characters",
-        ));
-    }
-    bounded(field, value.trim(), max).map(Some)
+    optional_matching(
+        field,
+        value,
+        max,
+        patterns::LINE,
+        "must be one line without control characters",
+    )
 }
 
 /// Free text with line breaks (a cover letter); blank means absent.
@@ -108,14 +105,27 @@ pub fn long_text(
     value: Option<&str>,
     max: usize,
 ) -> Result<Option<String>, FieldError> {
+    optional_matching(
+        field,
+        value,
+        max,
+        patterns::MULTILINE,
+        "must not contain control characters",
+    )
+}
+
+fn optional_matching(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+    pattern: &'static str,
+    complaint: &str,
+) -> Result<Option<String>, FieldError> {
     let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
         return Ok(None);
     };
-    if !matches(patterns::MULTILINE, value) {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
+    if !matches(pattern, value) {
+        return Err(FieldError::new(field, complaint));
     }
     bounded(field, value.trim(), max).map(Some)
 }
