@@ -89,3 +89,90 @@ fn migrate_works_twice_and_openapi_prints_the_committed_spec() {
             .unwrap();
     assert_eq!(spec, committed);
 }
+
+/// `serve` on a fresh folder prints the first admin key, takes an application,
+/// logs ids but no personal data, and stops cleanly on SIGTERM.
+#[tokio::test]
+async fn serve_logs_no_personal_data_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_applicant-vault"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("RUST_LOG", "info")
+        .env(
+            "APPLICANT_VAULT__SERVER__LISTEN",
+            format!("127.0.0.1:{port}"),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The key is the third line of stdout.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut key = String::new();
+    for _ in 0..3 {
+        key.clear();
+        stdout.read_line(&mut key).unwrap();
+    }
+    let key = key.trim().to_owned();
+    assert!(key.starts_with("av_"), "{key}");
+    assert!(dir.path().join("data/applicant-vault.db").exists());
+
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let job: serde_json::Value = client
+        .post(format!("{base}/v1/jobs"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "title": "Engineer", "country": "DE" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("job_id", job["id"].as_str().unwrap().to_owned())
+        .text("full_name", "Zebulon Quixotic")
+        .text("email", "zebulon.quixotic@example.com")
+        .text("phone", "+49 30 5550199")
+        .text("privacy_notice_version", "2026-01")
+        .part(
+            "cv",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4\nsecret cv\n%%EOF\n".to_vec())
+                .file_name("zebulon-cv.pdf"),
+        );
+    let created = client
+        .post(format!("{base}/v1/applications"))
+        .bearer_auth(&key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let listed = client
+        .get(format!("{base}/v1/applications?q=zebulon"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut logs).unwrap();
+    assert!(logs.contains("application received"), "{logs}");
+    assert!(logs.contains("stopped"), "{logs}");
+    for personal in ["Zebulon", "zebulon", "Quixotic", "5550199", "secret cv"] {
+        assert!(!logs.contains(personal), "{personal} in the logs:\n{logs}");
+    }
+}
