@@ -17,9 +17,12 @@ use crate::{
 /// creates one and prints it once.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = AppState::connect(settings).await?;
-    ensure_admin_key(state.writer.connection()).await?;
     let app = Application::build(state).await?;
     tracing::info!(address = %app.local_addr(), "serving");
+    println!("listening on http://{}", app.local_addr());
+    // Bound before the key is shown, so whoever reads it can connect at once;
+    // the key stays the last line printed.
+    ensure_admin_key(app.state().writer.connection()).await?;
     app.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -97,35 +97,31 @@ async fn serve_logs_no_personal_data_and_stops_on_sigterm() {
     use std::io::{BufRead, BufReader};
 
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_applicant-vault"))
         .arg("serve")
         .current_dir(dir.path())
         .env("RUST_LOG", "info")
-        .env(
-            "APPLICANT_VAULT__SERVER__LISTEN",
-            format!("127.0.0.1:{port}"),
-        )
+        .env("APPLICANT_VAULT__SERVER__LISTEN", "127.0.0.1:0")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // The key is the third line of stdout.
+    // stdout: the address, then three lines announcing the key, the key last.
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut key = String::new();
-    for _ in 0..3 {
-        key.clear();
-        stdout.read_line(&mut key).unwrap();
+    let mut lines = Vec::new();
+    for _ in 0..4 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        lines.push(line.trim().to_owned());
     }
-    let key = key.trim().to_owned();
-    assert!(key.starts_with("av_"), "{key}");
+    let base = lines[0]
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{lines:?}"))
+        .to_owned();
+    let key = lines[3].clone();
+    assert!(key.starts_with("av_"), "{lines:?}");
     assert!(dir.path().join("data/applicant-vault.db").exists());
 
-    let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let job: serde_json::Value = client
         .post(format!("{base}/v1/jobs"))
