@@ -18,7 +18,7 @@ pub fn build() -> io::Result<tokio::runtime::Runtime> {
 /// glibc gives threads their own malloc arenas, up to eight per core, and each
 /// keeps freed upload buffers for reuse; two arenas hold far less memory at
 /// the same speed for this workload. A fixed mmap threshold keeps upload-sized
-/// buffers (128 KiB and more) out of the heaps, so they go back to the system
+/// buffers (512 KiB and more) out of the heaps, so they go back to the system
 /// when freed instead of fragmenting them.
 pub fn limit_allocator_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -26,6 +26,6 @@ pub fn limit_allocator_arenas() {
     // other thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 512 * 1024);
     }
 }
