@@ -107,8 +107,8 @@ impl ApiError {
         Self::Internal(body("internal", "an internal error occurred"))
     }
 
-    /// Logs an unexpected failure (it may carry no personal data: our errors
-    /// name operations and ids) and answers 503 for a dependency, 500 otherwise.
+    /// Logs a failure of a dependency (our error contexts name operations and
+    /// object keys, never personal data) and answers 503.
     pub fn from_infrastructure(dependency: &str, err: &anyhow::Error) -> Self {
         tracing::error!(dependency, error = format!("{err:#}"), "request failed");
         Self::unavailable(dependency)
