@@ -9,6 +9,7 @@ pub mod documents;
 pub mod health;
 pub mod intake;
 pub mod jobs;
+pub mod pipeline;
 pub mod text;
 pub mod upload;
 
@@ -70,6 +71,7 @@ pub type Api = (
     health::HealthApi,
     jobs::JobsApi,
     applications::ApplicationsApi,
+    pipeline::PipelineApi,
     documents::DocumentsApi,
     api_keys::ApiKeysApi,
     audit::AuditApi,
@@ -81,6 +83,7 @@ pub fn service(server_url: &str) -> OpenApiService<Api, ()> {
             health::HealthApi,
             jobs::JobsApi,
             applications::ApplicationsApi,
+            pipeline::PipelineApi,
             documents::DocumentsApi,
             api_keys::ApiKeysApi,
             audit::AuditApi,
@@ -113,6 +116,7 @@ pub const PATTERNS: &[(&str, &[(&str, &str)])] = &[
         &[("title", TEXT), ("department", LINE), ("location", LINE)],
     ),
     ("NewApiKey", &[("name", TEXT)]),
+    ("StatusMove", &[("reason", MULTILINE)]),
     (
         "ApplicationPatch",
         &[

@@ -142,6 +142,18 @@ async fn each_role_is_refused_where_it_does_not_belong() {
             &["recruiter", "careers-site", "partner", "publishable"],
         ),
         (
+            Method::POST,
+            format!("/v1/applications/{id}/status"),
+            Some(json!({"status": "screening"})),
+            &["careers-site", "partner", "publishable"],
+        ),
+        (
+            Method::GET,
+            format!("/v1/applications/{id}/history"),
+            None,
+            &["careers-site", "partner", "publishable"],
+        ),
+        (
             Method::GET,
             "/v1/audit-events".into(),
             None,

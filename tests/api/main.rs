@@ -7,4 +7,5 @@ mod helpers;
 mod intake;
 mod jobs;
 mod operations;
+mod pipeline;
 mod reads;

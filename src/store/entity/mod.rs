@@ -6,3 +6,4 @@ pub mod audit_event;
 pub mod candidate;
 pub mod document;
 pub mod job;
+pub mod status_change;

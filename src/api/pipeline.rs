@@ -1,0 +1,175 @@
+//! The recruitment pipeline: status moves and an application's history.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use uuid::Uuid;
+
+use super::{ApiTags, applications::Application, auth::ApiKey, text::Text};
+use crate::{
+    app::AppState,
+    domain::{fields, keys::Role, status::ApplicationStatus},
+    error::{ApiError, ApiResult},
+    store::{self, audit::AuditFilter},
+};
+
+pub struct PipelineApi;
+
+#[derive(Object)]
+pub struct StatusMove {
+    status: ApplicationStatus,
+    /// Why; required to reopen a rejected or withdrawn application.
+    #[oai(nullable, validator(max_length = 2000))]
+    reason: Option<Text>,
+}
+
+/// One entry of an application's history: a status change or an audit event.
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+struct HistoryEntry {
+    /// `status_change` or `audit`.
+    kind: String,
+    at: DateTime<Utc>,
+    from_status: Option<ApplicationStatus>,
+    to_status: Option<ApplicationStatus>,
+    reason: Option<String>,
+    /// The audit action, such as `application.read`.
+    action: Option<String>,
+    api_key_id: Option<Uuid>,
+    /// The person the call was made for (`On-Behalf-Of`).
+    actor: Option<String>,
+}
+
+#[derive(Object)]
+struct History {
+    items: Vec<HistoryEntry>,
+}
+
+#[derive(ApiResponse)]
+enum MoveResponse {
+    /// The application after the move.
+    #[oai(status = 200)]
+    Moved(Json<Application>),
+}
+
+const RECRUITERS: &[Role] = &[Role::Recruiter, Role::Admin];
+
+#[OpenApi(tag = "ApiTags::Applications")]
+impl PipelineApi {
+    /// Move an application through the pipeline (`new → screening → interview →
+    /// offer → hired`, or out to `rejected`/`withdrawn` while open; reopening
+    /// to `screening` needs a reason). A move the pipeline does not allow is
+    /// 409, naming the allowed next statuses. Roles: recruiter, admin.
+    #[oai(
+        path = "/v1/applications/:id/status",
+        method = "post",
+        operation_id = "move_application"
+    )]
+    async fn move_status(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<Uuid>,
+        body: Json<StatusMove>,
+    ) -> ApiResult<MoveResponse> {
+        let caller = auth.0;
+        caller.require(RECRUITERS)?;
+        let reason = fields::long_text("reason", body.0.reason.as_deref(), 2000)?;
+        let to = body.0.status;
+        let record = store::applications::get(&state.db, id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("application"))?;
+        let from =
+            ApplicationStatus::parse(&record.application.status).unwrap_or(ApplicationStatus::New);
+        from.check_move(to, reason.as_deref())
+            .map_err(|refused| ApiError::conflict(refused.0))?;
+        let actor = caller.actor();
+        let application = record.application;
+        state
+            .writer
+            .write(move |txn| {
+                let (application, reason, actor) =
+                    (application.clone(), reason.clone(), actor.clone());
+                Box::pin(async move {
+                    let id = application.id;
+                    store::pipeline::move_status(txn, application, to, reason, &actor).await?;
+                    store::audit::record(txn, &actor, "application.status_changed", Some(id), None)
+                        .await
+                })
+            })
+            .await?;
+        tracing::info!(application_id = %id.0, from = from.as_str(), to = to.as_str(), "status changed");
+        let record = store::applications::get(&state.db, id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("application"))?;
+        Ok(MoveResponse::Moved(Json(record.into())))
+    }
+
+    /// An application's status changes and audit events, oldest first.
+    /// Roles: recruiter, admin.
+    #[oai(
+        path = "/v1/applications/:id/history",
+        method = "get",
+        operation_id = "application_history"
+    )]
+    async fn history(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<History>> {
+        let caller = auth.0;
+        caller.require(RECRUITERS)?;
+        store::applications::get(&state.db, id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("application"))?;
+        let changes = store::pipeline::status_changes(&state.db, id.0).await?;
+        let events = store::audit::list(
+            &state.db,
+            AuditFilter {
+                application_id: Some(id.0),
+                after: None,
+                limit: 10_000,
+            },
+        )
+        .await?;
+        let mut items: Vec<(Uuid, HistoryEntry)> = changes
+            .into_iter()
+            .map(|change| {
+                (
+                    change.id,
+                    HistoryEntry {
+                        kind: "status_change".into(),
+                        at: change.at,
+                        from_status: ApplicationStatus::parse(&change.from_status),
+                        to_status: ApplicationStatus::parse(&change.to_status),
+                        reason: change.reason,
+                        action: None,
+                        api_key_id: change.api_key_id,
+                        actor: change.actor,
+                    },
+                )
+            })
+            .chain(events.into_iter().map(|event| {
+                (
+                    event.id,
+                    HistoryEntry {
+                        kind: "audit".into(),
+                        at: event.at,
+                        from_status: None,
+                        to_status: None,
+                        reason: None,
+                        action: Some(event.action),
+                        api_key_id: event.api_key_id,
+                        actor: event.actor,
+                    },
+                )
+            }))
+            .collect();
+        // Ids are UUIDv7: their order is time order, ties broken stably.
+        items.sort_by_key(|(id, _)| *id);
+        Ok(Json(History {
+            items: items.into_iter().map(|(_, entry)| entry).collect(),
+        }))
+    }
+}
