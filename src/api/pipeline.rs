@@ -76,15 +76,13 @@ impl PipelineApi {
         caller.require(RECRUITERS)?;
         let reason = fields::long_text("reason", body.0.reason.as_deref(), 2000)?;
         let to = body.0.status;
-        let record = store::applications::get(&state.db, id.0)
+        let application = store::applications::find(&state.db, id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
-        let from =
-            ApplicationStatus::parse(&record.application.status).unwrap_or(ApplicationStatus::New);
+        let from = ApplicationStatus::parse(&application.status).unwrap_or(ApplicationStatus::New);
         from.check_move(to, reason.as_deref())
             .map_err(|refused| ApiError::conflict(refused.0))?;
         let actor = caller.actor();
-        let application = record.application;
         state
             .writer
             .write(move |txn| {
@@ -120,7 +118,7 @@ impl PipelineApi {
     ) -> ApiResult<Json<History>> {
         let caller = auth.0;
         caller.require(RECRUITERS)?;
-        store::applications::get(&state.db, id.0)
+        store::applications::find(&state.db, id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
         let changes = store::pipeline::status_changes(&state.db, id.0).await?;

@@ -129,6 +129,14 @@ pub async fn find_by_intake_key(
         .await
 }
 
+/// The application row alone, without its candidate and documents.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<application::Model>, DbErr> {
+    application::Entity::find_by_id(id).one(db).await
+}
+
 /// An application with everything a recruiter reads about it.
 pub struct ApplicationRecord {
     pub application: application::Model,

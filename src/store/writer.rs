@@ -143,7 +143,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn concurrent_writes_commit_together_and_a_failing_one_fails_alone() {
+    async fn concurrent_writes_all_commit_but_a_failing_one_which_fails_alone() {
         let db = Database::connect("sqlite::memory:").await.unwrap();
         db.execute_unprepared("CREATE TABLE names (name TEXT PRIMARY KEY)")
             .await

@@ -251,13 +251,13 @@ async fn unknown_and_closed_jobs_are_refused() {
     assert_eq!(status, 404);
     let job = app.create_job("DE").await;
     let closed = app
-        .client
-        .patch(app.url(&format!("/v1/jobs/{job}")))
-        .bearer_auth(&app.admin_key)
-        .json(&serde_json::json!({ "status": "closed" }))
-        .send()
-        .await
-        .unwrap();
+        .send_json(
+            reqwest::Method::PATCH,
+            &app.admin_key,
+            &format!("/v1/jobs/{job}"),
+            &serde_json::json!({ "status": "closed" }),
+        )
+        .await;
     assert_eq!(closed.status(), 200);
     let (status, message) = error_of(
         app.submit(

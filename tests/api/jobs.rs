@@ -9,14 +9,8 @@ async fn a_recruiter_creates_reads_and_closes_a_job_and_the_careers_site_sees_on
     let app = spawn_app().await;
     let recruiter = app.create_key("recruiter", false).await;
     let careers = app.create_key("careers-site", false).await;
-    let created = app
-        .client
-        .post(app.url("/v1/jobs"))
-        .bearer_auth(&recruiter)
-        .json(&json!({ "title": " Data engineer ", "country": "nl", "department": "Data", "location": "Utrecht" }))
-        .send()
-        .await
-        .unwrap();
+    let created = app.send_json(reqwest::Method::POST, &recruiter, "/v1/jobs", &json!({ "title": " Data engineer ", "country": "nl", "department": "Data", "location": "Utrecht" }))
+        .await;
     assert_eq!(created.status(), 201);
     let job: Value = created.json().await.unwrap();
     assert_eq!(job["title"], "Data engineer");
@@ -26,13 +20,13 @@ async fn a_recruiter_creates_reads_and_closes_a_job_and_the_careers_site_sees_on
     let other = app.create_job("DE").await;
 
     let closed: Value = app
-        .client
-        .patch(app.url(&format!("/v1/jobs/{id}")))
-        .bearer_auth(&recruiter)
-        .json(&json!({ "status": "closed", "location": "" }))
-        .send()
+        .send_json(
+            reqwest::Method::PATCH,
+            &recruiter,
+            &format!("/v1/jobs/{id}"),
+            &json!({ "status": "closed", "location": "" }),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -78,13 +72,8 @@ async fn invalid_jobs_are_refused() {
         json!({ "title": "x".repeat(201), "country": "DE" }),
     ] {
         let response = app
-            .client
-            .post(app.url("/v1/jobs"))
-            .bearer_auth(&app.admin_key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+            .send_json(reqwest::Method::POST, &app.admin_key, "/v1/jobs", &body)
+            .await;
         let status = response.status().as_u16();
         assert!(status == 400 || status == 422, "{body}: {status}");
         let error: Value = response.json().await.unwrap();

@@ -136,13 +136,13 @@ async fn rectification_corrects_the_candidate_and_every_access_is_audited_withou
     assert!(corrected["phone"].is_null());
 
     let invalid = app
-        .client
-        .patch(app.url(&format!("/v1/applications/{id}")))
-        .bearer_auth(&recruiter)
-        .json(&json!({ "email": "nope" }))
-        .send()
-        .await
-        .unwrap();
+        .send_json(
+            reqwest::Method::PATCH,
+            &recruiter,
+            &format!("/v1/applications/{id}"),
+            &json!({ "email": "nope" }),
+        )
+        .await;
     assert_eq!(invalid.status(), 422);
     let invalid: Value = invalid.json().await.unwrap();
     assert!(invalid["message"].as_str().unwrap().contains("email"));
@@ -151,13 +151,13 @@ async fn rectification_corrects_the_candidate_and_every_access_is_audited_withou
     app.submit_ok(ApplicationForm::new(&job, "grace@example.com"))
         .await;
     let taken = app
-        .client
-        .patch(app.url(&format!("/v1/applications/{id}")))
-        .bearer_auth(&recruiter)
-        .json(&json!({ "email": "Grace@example.com" }))
-        .send()
-        .await
-        .unwrap();
+        .send_json(
+            reqwest::Method::PATCH,
+            &recruiter,
+            &format!("/v1/applications/{id}"),
+            &json!({ "email": "Grace@example.com" }),
+        )
+        .await;
     assert_eq!(taken.status(), 409);
 
     assert_eq!(
