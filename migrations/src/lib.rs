@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_core;
 mod m20261125_000002_status_changes;
+mod m20261125_000003_recruiter_workflow;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_core::Migration),
             Box::new(m20261125_000002_status_changes::Migration),
+            Box::new(m20261125_000003_recruiter_workflow::Migration),
         ]
     }
 }
