@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
-    auth::ApiKey,
+    auth::{ApiKey, RECRUITERS},
     intake::{self, ApplicationForm, SubmitResponse},
     page_limit,
     text::Text,
@@ -22,7 +22,6 @@ use crate::{
     app::AppState,
     domain::{
         fields::{self, Email},
-        keys::Role,
         status::ApplicationStatus,
     },
     error::{ApiError, ApiResult},
@@ -174,8 +173,6 @@ impl From<(application::Model, candidate::Model)> for ApplicationSummary {
         }
     }
 }
-
-const RECRUITERS: &[Role] = &[Role::Recruiter, Role::Admin];
 
 #[OpenApi(tag = "ApiTags::Applications")]
 impl ApplicationsApi {
@@ -352,4 +349,14 @@ impl ApplicationsApi {
             .ok_or_else(|| ApiError::not_found("application"))?;
         Ok(ApplicationResponse::Ok(Json(record.into())))
     }
+}
+
+/// The application with this id, or 404.
+pub(super) async fn existing(
+    db: &impl sea_orm::ConnectionTrait,
+    id: Uuid,
+) -> ApiResult<application::Model> {
+    store::applications::find(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("application"))
 }

@@ -19,6 +19,9 @@ use crate::{
 #[oai(ty = "bearer", checker = "authenticate")]
 pub struct ApiKey(pub Caller);
 
+/// The roles that run the recruitment procedure.
+pub const RECRUITERS: &[Role] = &[Role::Recruiter, Role::Admin];
+
 /// The authenticated caller.
 #[derive(Clone, Debug)]
 pub struct Caller {

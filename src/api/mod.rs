@@ -9,6 +9,7 @@ pub mod documents;
 pub mod health;
 pub mod intake;
 pub mod jobs;
+pub mod notes;
 pub mod pipeline;
 pub mod text;
 pub mod upload;
@@ -16,7 +17,7 @@ pub mod upload;
 use poem_openapi::{OpenApiService, Tags};
 
 use crate::domain::{
-    fields::patterns::{EMAIL, LINE, MULTILINE, PHONE, SOURCE, TEXT, WEB_URL},
+    fields::patterns::{EMAIL, LINE, MULTILINE, PARAGRAPHS, PHONE, SOURCE, TEXT, WEB_URL},
     sniff::DocumentKind,
 };
 
@@ -72,6 +73,7 @@ pub type Api = (
     jobs::JobsApi,
     applications::ApplicationsApi,
     pipeline::PipelineApi,
+    notes::NotesApi,
     documents::DocumentsApi,
     api_keys::ApiKeysApi,
     audit::AuditApi,
@@ -84,6 +86,7 @@ pub fn service(server_url: &str) -> OpenApiService<Api, ()> {
             jobs::JobsApi,
             applications::ApplicationsApi,
             pipeline::PipelineApi,
+            notes::NotesApi,
             documents::DocumentsApi,
             api_keys::ApiKeysApi,
             audit::AuditApi,
@@ -117,6 +120,7 @@ pub const PATTERNS: &[(&str, &[(&str, &str)])] = &[
     ),
     ("NewApiKey", &[("name", TEXT)]),
     ("StatusMove", &[("reason", MULTILINE)]),
+    ("NoteBody", &[("body", PARAGRAPHS)]),
     (
         "ApplicationPatch",
         &[
@@ -143,8 +147,13 @@ pub const PATTERNS: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
+/// Length limits in characters that the service checks itself, so that a
+/// text too long is 422 like any other invalid field (poem-openapi's
+/// validator would answer 400); the document declares them.
+pub const MAX_LENGTHS: &[(&str, &str, usize)] = &[("NoteBody", "body", notes::MAX_NOTE)];
+
 /// The OpenAPI document, with what poem-openapi cannot declare added: the
-/// patterns of text fields, and the file types each upload accepts (read from
+/// patterns and length limits of text fields, and the file types each upload accepts (read from
 /// the bytes, so they matter).
 pub fn document(server_url: &str) -> serde_json::Value {
     let mut document: serde_json::Value =
@@ -162,6 +171,14 @@ pub fn document(server_url: &str) -> serde_json::Value {
             );
             property["pattern"] = serde_json::Value::from(*pattern);
         }
+    }
+    for (schema, field, max) in MAX_LENGTHS {
+        let property = &mut document["components"]["schemas"][*schema]["properties"][*field];
+        assert!(
+            property.is_object(),
+            "{schema}.{field} is not in the document"
+        );
+        property["maxLength"] = serde_json::Value::from(*max);
     }
     let form = intake_form(&mut document);
     // Unknown form fields are refused (`deny_unknown_fields`); say so.

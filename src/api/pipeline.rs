@@ -5,12 +5,17 @@ use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
-use super::{ApiTags, applications::Application, auth::ApiKey, text::Text};
+use super::{
+    ApiTags,
+    applications::{Application, existing},
+    auth::{ApiKey, RECRUITERS},
+    text::Text,
+};
 use crate::{
     app::AppState,
-    domain::{fields, keys::Role, status::ApplicationStatus},
+    domain::{fields, status::ApplicationStatus},
     error::{ApiError, ApiResult},
-    store::{self, audit::AuditFilter},
+    store::{self, audit::AuditFilter, pipeline::MoveOutcome},
 };
 
 pub struct PipelineApi;
@@ -52,8 +57,6 @@ enum MoveResponse {
     Moved(Json<Application>),
 }
 
-const RECRUITERS: &[Role] = &[Role::Recruiter, Role::Admin];
-
 #[OpenApi(tag = "ApiTags::Applications")]
 impl PipelineApi {
     /// Move an application through the pipeline (`new → screening → interview →
@@ -76,27 +79,35 @@ impl PipelineApi {
         caller.require(RECRUITERS)?;
         let reason = fields::long_text("reason", body.0.reason.as_deref(), 2000)?;
         let to = body.0.status;
-        let application = store::applications::find(&state.db, id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("application"))?;
-        let from = ApplicationStatus::parse(&application.status).unwrap_or(ApplicationStatus::New);
-        from.check_move(to, reason.as_deref())
-            .map_err(|refused| ApiError::conflict(refused.0))?;
         let actor = caller.actor();
-        state
+        let outcome = state
             .writer
             .write(move |txn| {
-                let (application, reason, actor) =
-                    (application.clone(), reason.clone(), actor.clone());
+                let (reason, actor) = (reason.clone(), actor.clone());
                 Box::pin(async move {
-                    let id = application.id;
-                    store::pipeline::move_status(txn, application, to, reason, &actor).await?;
-                    store::audit::record(txn, &actor, "application.status_changed", Some(id), None)
-                        .await
+                    let outcome =
+                        store::pipeline::move_status(txn, id.0, to, reason, &actor).await?;
+                    if let MoveOutcome::Moved { .. } = outcome {
+                        store::audit::record(
+                            txn,
+                            &actor,
+                            "application.status_changed",
+                            Some(id.0),
+                            None,
+                        )
+                        .await?;
+                    }
+                    Ok(outcome)
                 })
             })
             .await?;
-        tracing::info!(application_id = %id.0, from = from.as_str(), to = to.as_str(), "status changed");
+        match outcome {
+            MoveOutcome::Moved { from } => {
+                tracing::info!(application_id = %id.0, from = from.as_str(), to = to.as_str(), "status changed");
+            }
+            MoveOutcome::Refused(refused) => return Err(ApiError::conflict(refused.0)),
+            MoveOutcome::NoSuchApplication => return Err(ApiError::not_found("application")),
+        }
         let record = store::applications::get(&state.db, id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
@@ -118,9 +129,7 @@ impl PipelineApi {
     ) -> ApiResult<Json<History>> {
         let caller = auth.0;
         caller.require(RECRUITERS)?;
-        store::applications::find(&state.db, id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("application"))?;
+        existing(&state.db, id.0).await?;
         let changes = store::pipeline::status_changes(&state.db, id.0).await?;
         let events = store::audit::list(
             &state.db,

@@ -36,6 +36,8 @@ pub mod patterns {
     pub const LINE: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
     /// Text with line breaks and tabs, but no other control characters.
     pub const MULTILINE: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";
+    /// Like [`MULTILINE`], with at least one visible character.
+    pub const PARAGRAPHS: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";
     pub const EMAIL: &str = r"^[^\s@\x00-\x1F\x7F-\x9F]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$";
     /// At least six digits, with the usual separators; empty clears it.
     pub const PHONE: &str = r"^$|^[+ ().\/-]*([0-9][+ ().\/-]*){6,}$";
@@ -44,7 +46,9 @@ pub mod patterns {
         r"^$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\x00-\x1F\x7F-\x9F]*)?$";
     pub const SOURCE: &str = r"^[A-Za-z0-9._-]*$";
 
-    pub const ALL: [&str; 7] = [TEXT, LINE, MULTILINE, EMAIL, PHONE, WEB_URL, SOURCE];
+    pub const ALL: [&str; 8] = [
+        TEXT, LINE, MULTILINE, PARAGRAPHS, EMAIL, PHONE, WEB_URL, SOURCE,
+    ];
 }
 
 fn matches(pattern: &'static str, value: &str) -> bool {
@@ -112,6 +116,25 @@ pub fn long_text(
         patterns::MULTILINE,
         "must not contain control characters",
     )
+}
+
+/// Free text with line breaks that must be present (a note): at most `max`
+/// characters as sent, stored trimmed.
+pub fn required_long_text(
+    field: &'static str,
+    value: &str,
+    max: usize,
+) -> Result<String, FieldError> {
+    if value.trim().is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if !matches(patterns::PARAGRAPHS, value) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    bounded(field, value, max).map(|_| value.trim().to_owned())
 }
 
 fn optional_matching(
@@ -241,6 +264,21 @@ mod tests {
             let err = Email::parse("email", bad).unwrap_err();
             assert_eq!(err.field, "email", "{bad}");
         }
+    }
+
+    #[test]
+    fn notes_keep_line_breaks_count_characters_and_refuse_blank_bodies() {
+        let body = "Strong Rust.\n\tAsk about the move. ";
+        assert_eq!(
+            required_long_text("body", body, 100).unwrap(),
+            "Strong Rust.\n\tAsk about the move."
+        );
+        assert!(required_long_text("body", &"é".repeat(100), 100).is_ok());
+        assert!(required_long_text("body", &"é".repeat(101), 100).is_err());
+        for blank in ["", " ", "\n\t\r\n"] {
+            assert!(required_long_text("body", blank, 100).is_err(), "{blank:?}");
+        }
+        assert!(required_long_text("body", "bell\u{7}", 100).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod applications;
 pub mod audit;
 pub mod entity;
 pub mod jobs;
+pub mod notes;
 pub mod pipeline;
 pub mod writer;
 

@@ -1,23 +1,42 @@
 //! Moves through the recruitment pipeline and their history.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, QueryOrder, prelude::*};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, QueryOrder, QuerySelect, prelude::*};
 
 use super::{
     audit::Actor,
     entity::{application, status_change},
 };
-use crate::domain::status::ApplicationStatus;
+use crate::domain::status::{ApplicationStatus, MoveRefused};
 
-/// Moves the application (already checked against the pipeline) and records
-/// the move. A final status sets `decided_at`; reopening clears it.
+pub enum MoveOutcome {
+    Moved { from: ApplicationStatus },
+    Refused(MoveRefused),
+    NoSuchApplication,
+}
+
+/// Moves the application if the pipeline allows it from the status it has
+/// inside this transaction (the row is locked on PostgreSQL; SQLite has one
+/// writer), and records the move. A final status sets `decided_at`;
+/// reopening clears it.
 pub async fn move_status(
     db: &impl ConnectionTrait,
-    current: application::Model,
+    application_id: Uuid,
     to: ApplicationStatus,
     reason: Option<String>,
     actor: &Actor,
-) -> Result<application::Model, DbErr> {
+) -> Result<MoveOutcome, DbErr> {
+    let Some(current) = application::Entity::find_by_id(application_id)
+        .lock_exclusive()
+        .one(db)
+        .await?
+    else {
+        return Ok(MoveOutcome::NoSuchApplication);
+    };
+    let status = ApplicationStatus::parse(&current.status).unwrap_or(ApplicationStatus::New);
+    if let Err(refused) = status.check_move(to, reason.as_deref()) {
+        return Ok(MoveOutcome::Refused(refused));
+    }
     let now = Utc::now();
     let from = current.status.clone();
     let mut active: application::ActiveModel = current.into();
@@ -37,7 +56,7 @@ pub async fn move_status(
     }
     .insert(db)
     .await?;
-    Ok(moved)
+    Ok(MoveOutcome::Moved { from: status })
 }
 
 /// An application's status changes, oldest first.

@@ -6,6 +6,7 @@ mod cli;
 mod helpers;
 mod intake;
 mod jobs;
+mod notes;
 mod operations;
 mod pipeline;
 mod reads;

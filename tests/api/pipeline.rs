@@ -148,3 +148,31 @@ async fn refused_moves_name_the_allowed_statuses_and_reopening_needs_a_reason() 
     assert_eq!(unknown.status(), 400);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_moves_of_one_application_are_checked_one_after_the_other() {
+    let app = spawn_app().await;
+    let job = app.create_job("DE").await;
+    let application = app
+        .submit_ok(ApplicationForm::new(&job, "race@example.com"))
+        .await;
+    let id = application["id"].as_str().unwrap();
+    let moves = (0..8).map(|_| move_to(&app, &app.admin_key, id, json!({ "status": "screening" })));
+    let statuses: Vec<u16> = futures_util::future::join_all(moves)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
+    assert_eq!(app.count_rows("status_changes").await, 1);
+    app.stop().await;
+}

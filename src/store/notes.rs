@@ -1,0 +1,80 @@
+//! Recruiters' notes on an application.
+
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, QueryOrder, prelude::*};
+
+use super::{audit::Actor, entity::note};
+
+/// An application's notes, oldest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+) -> Result<Vec<note::Model>, DbErr> {
+    note::Entity::find()
+        .filter(note::Column::ApplicationId.eq(application_id))
+        .order_by_asc(note::Column::Id)
+        .all(db)
+        .await
+}
+
+/// One note of this application.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+    note_id: Uuid,
+) -> Result<Option<note::Model>, DbErr> {
+    note::Entity::find_by_id(note_id)
+        .filter(note::Column::ApplicationId.eq(application_id))
+        .one(db)
+        .await
+}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+    body: String,
+    author: &Actor,
+) -> Result<note::Model, DbErr> {
+    let now = Utc::now();
+    note::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        application_id: Set(application_id),
+        api_key_id: Set(author.api_key_id),
+        actor: Set(author.on_behalf_of.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        body: Set(body),
+    }
+    .insert(db)
+    .await
+}
+
+/// Replaces the body of this application's note; `None` when there is no such note.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+    note_id: Uuid,
+    body: String,
+) -> Result<Option<note::Model>, DbErr> {
+    let Some(current) = find(db, application_id, note_id).await? else {
+        return Ok(None);
+    };
+    let mut active: note::ActiveModel = current.into();
+    active.body = Set(body);
+    active.updated_at = Set(Utc::now());
+    active.update(db).await.map(Some)
+}
+
+/// Deletes this application's note; whether there was one.
+pub async fn delete(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+    note_id: Uuid,
+) -> Result<bool, DbErr> {
+    let result = note::Entity::delete_many()
+        .filter(note::Column::Id.eq(note_id))
+        .filter(note::Column::ApplicationId.eq(application_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
