@@ -82,10 +82,13 @@ def _file_bytes(value):
 def before_call(ctx, case, kwargs):
     # Right before sending, so every generation path (coverage, fuzzing,
     # stateful, values drawn from earlier responses) is covered.
-    if case.operation.label != "POST /v1/applications" or not isinstance(case.body, dict):
-        return
     meta = case.meta
-    if meta is None or not meta.generation.mode.is_positive:
+    if meta is None or not meta.generation.mode.is_positive or not isinstance(case.body, dict):
+        return
+    if case.operation.label in INTERVIEW_WRITES:
+        _order_interview_times(case.body)
+        return
+    if case.operation.label != "POST /v1/applications":
         return
     for name, value in COMPLETION.items():
         if case.body.get(name) == "":
@@ -97,6 +100,34 @@ def before_call(ctx, case, kwargs):
         data = _file_bytes(case.body.get(name))
         if data is not None and not _acceptable(name, data):
             case.body[name] = sample
+
+
+INTERVIEW_WRITES = {
+    "POST /v1/applications/{id}/interviews",
+    "PATCH /v1/applications/{id}/interviews/{interview_id}",
+}
+
+
+def _order_interview_times(body):
+    # An interview ends after it starts (422 otherwise), a rule a schema
+    # cannot state. A positive case keeps the generated start and gets an end
+    # an hour later; a change that moves one end moves both, so it cannot
+    # cross the stored other end.
+    from datetime import datetime, timedelta, timezone
+
+    if "starts_at" not in body and "ends_at" not in body:
+        return
+    raw = body.get("starts_at") or body.get("ends_at")
+    try:
+        start = datetime.fromisoformat(str(raw).replace("Z", "+00:00").replace("z", "+00:00"))
+        if start.tzinfo is None:
+            raise ValueError
+        end = start + timedelta(hours=1)
+    except (ValueError, OverflowError):
+        start = datetime(2030, 1, 1, 9, tzinfo=timezone.utc)
+        end = start + timedelta(hours=1)
+    body["starts_at"] = start.isoformat()
+    body["ends_at"] = end.isoformat()
 
 
 def _is_text(data: bytes) -> bool:

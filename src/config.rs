@@ -17,6 +17,7 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub uploads: UploadSettings,
     pub careers: CareersSettings,
+    pub mail: MailSettings,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -54,6 +55,34 @@ pub struct CareersSettings {
     pub rate_limit_per_minute: u32,
     #[serde(default)]
     pub client_ip_header: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// Each mail becomes an `.eml` file in `mail.dir`.
+    File,
+    /// Through the SMTP relay at `mail.smtp_url`.
+    Smtp,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    pub dir: String,
+    /// `smtp://host:port` (plain, for a local relay), `smtp://…?tls=required`
+    /// (STARTTLS) or `smtps://host:port`, with `user:password@` where needed.
+    pub smtp_url: String,
+    pub from: String,
+    pub acknowledge_applications: bool,
+    pub timeout_secs: u64,
+    /// The first retry waits this long; each next one twice as long, up to `retry_max_secs`.
+    pub retry_initial_secs: u64,
+    pub retry_max_secs: u64,
+    /// After this many failed attempts a message is marked failed.
+    pub max_attempts: u32,
+    /// How often the deliverer looks for retries that came due.
+    pub poll_interval_secs: u64,
 }
 
 impl Settings {
@@ -107,6 +136,26 @@ impl Settings {
         if self.database.max_connections == 0 {
             bail!("database.max_connections must be positive");
         }
+        self.mail.validate()
+    }
+}
+
+impl MailSettings {
+    fn validate(&self) -> anyhow::Result<()> {
+        self.from
+            .parse::<lettre::message::Mailbox>()
+            .context("mail.from is not an address")?;
+        if self.transport == MailTransport::Smtp {
+            let url = url::Url::parse(&self.smtp_url).context("mail.smtp_url is not a URL")?;
+            if !matches!(url.scheme(), "smtp" | "smtps") || url.host_str().is_none() {
+                bail!("mail.smtp_url must be smtp://HOST[:PORT] or smtps://HOST[:PORT]");
+            }
+        }
+        if self.max_attempts == 0 || self.poll_interval_secs == 0 || self.timeout_secs == 0 {
+            bail!(
+                "mail.max_attempts, mail.poll_interval_secs and mail.timeout_secs must be positive"
+            );
+        }
         Ok(())
     }
 }
@@ -138,6 +187,17 @@ impl fmt::Debug for StorageSettings {
         f.debug_struct("StorageSettings")
             .field("url", &self.url)
             .field("options", &self.options.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("transport", &self.transport)
+            .field("dir", &self.dir)
+            .field("smtp_url", &redact_url(&self.smtp_url))
+            .field("from", &self.from)
             .finish_non_exhaustive()
     }
 }

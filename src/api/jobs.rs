@@ -10,7 +10,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use super::{ApiTags, auth::ApiKey, country::CountryCode, page_limit, text::Text};
+use super::{ApiTags, auth::ApiKey, country::CountryCode, not_null, page_limit, text::Text};
 use crate::{
     app::AppState,
     domain::{fields, keys::Role, status::JobStatus},
@@ -95,15 +95,6 @@ enum CreateJobResponse {
 enum JobResponse {
     #[oai(status = 200)]
     Ok(Json<Job>),
-}
-
-/// A field that may be left out but not set to null.
-fn not_null<T>(field: &str, value: MaybeUndefined<T>) -> ApiResult<Option<T>> {
-    match value {
-        MaybeUndefined::Null => Err(ApiError::bad_request(format!("{field}: must not be null"))),
-        MaybeUndefined::Value(value) => Ok(Some(value)),
-        MaybeUndefined::Undefined => Ok(None),
-    }
 }
 
 #[OpenApi(tag = "ApiTags::Jobs")]

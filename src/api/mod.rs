@@ -8,17 +8,21 @@ pub mod country;
 pub mod documents;
 pub mod health;
 pub mod intake;
+pub mod interviews;
 pub mod jobs;
 pub mod notes;
 pub mod pipeline;
 pub mod text;
 pub mod upload;
 
-use poem_openapi::{OpenApiService, Tags};
+use poem_openapi::{OpenApiService, Tags, types::MaybeUndefined};
 
-use crate::domain::{
-    fields::patterns::{EMAIL, LINE, MULTILINE, PARAGRAPHS, PHONE, SOURCE, TEXT, WEB_URL},
-    sniff::DocumentKind,
+use crate::{
+    domain::{
+        fields::patterns::{EMAIL, LINE, MULTILINE, PARAGRAPHS, PHONE, SOURCE, TEXT, WEB_URL},
+        sniff::DocumentKind,
+    },
+    error::{ApiError, ApiResult},
 };
 
 /// Implements poem-openapi's `Type` for a field type that is its own raw
@@ -74,6 +78,7 @@ pub type Api = (
     applications::ApplicationsApi,
     pipeline::PipelineApi,
     notes::NotesApi,
+    interviews::InterviewsApi,
     documents::DocumentsApi,
     api_keys::ApiKeysApi,
     audit::AuditApi,
@@ -87,6 +92,7 @@ pub fn service(server_url: &str) -> OpenApiService<Api, ()> {
             applications::ApplicationsApi,
             pipeline::PipelineApi,
             notes::NotesApi,
+            interviews::InterviewsApi,
             documents::DocumentsApi,
             api_keys::ApiKeysApi,
             audit::AuditApi,
@@ -122,6 +128,24 @@ pub const PATTERNS: &[(&str, &[(&str, &str)])] = &[
     ("StatusMove", &[("reason", MULTILINE)]),
     ("NoteBody", &[("body", PARAGRAPHS)]),
     (
+        "NewInterview",
+        &[
+            ("location", LINE),
+            ("meeting_url", WEB_URL),
+            ("interviewers[]", TEXT),
+            ("feedback", MULTILINE),
+        ],
+    ),
+    (
+        "InterviewPatch",
+        &[
+            ("location", LINE),
+            ("meeting_url", WEB_URL),
+            ("interviewers[]", TEXT),
+            ("feedback", MULTILINE),
+        ],
+    ),
+    (
         "ApplicationPatch",
         &[
             ("full_name", TEXT),
@@ -150,7 +174,19 @@ pub const PATTERNS: &[(&str, &[(&str, &str)])] = &[
 /// Length limits in characters that the service checks itself, so that a
 /// text too long is 422 like any other invalid field (poem-openapi's
 /// validator would answer 400); the document declares them.
-pub const MAX_LENGTHS: &[(&str, &str, usize)] = &[("NoteBody", "body", notes::MAX_NOTE)];
+pub const MAX_LENGTHS: &[(&str, &str, usize)] = &[
+    ("NoteBody", "body", notes::MAX_NOTE),
+    (
+        "NewInterview",
+        "interviewers[]",
+        interviews::MAX_INTERVIEWER,
+    ),
+    (
+        "InterviewPatch",
+        "interviewers[]",
+        interviews::MAX_INTERVIEWER,
+    ),
+];
 
 /// The OpenAPI document, with what poem-openapi cannot declare added: the
 /// patterns and length limits of text fields, and the file types each upload accepts (read from
@@ -160,25 +196,11 @@ pub fn document(server_url: &str) -> serde_json::Value {
         serde_json::from_str(&service(server_url).spec()).expect("the spec is JSON");
     for (schema, fields) in PATTERNS {
         for (field, pattern) in *fields {
-            let property = if *schema == INTAKE_FORM {
-                &mut intake_form(&mut document)["schema"]["properties"][*field]
-            } else {
-                &mut document["components"]["schemas"][*schema]["properties"][*field]
-            };
-            assert!(
-                property.is_object(),
-                "{schema}.{field} is not in the document"
-            );
-            property["pattern"] = serde_json::Value::from(*pattern);
+            property(&mut document, schema, field)["pattern"] = serde_json::Value::from(*pattern);
         }
     }
     for (schema, field, max) in MAX_LENGTHS {
-        let property = &mut document["components"]["schemas"][*schema]["properties"][*field];
-        assert!(
-            property.is_object(),
-            "{schema}.{field} is not in the document"
-        );
-        property["maxLength"] = serde_json::Value::from(*max);
+        property(&mut document, schema, field)["maxLength"] = serde_json::Value::from(*max);
     }
     let form = intake_form(&mut document);
     // Unknown form fields are refused (`deny_unknown_fields`); say so.
@@ -190,6 +212,29 @@ pub fn document(server_url: &str) -> serde_json::Value {
     document
 }
 
+/// A property of a named schema (or of the intake form); `name[]` stands for
+/// the items of the array `name`.
+fn property<'d>(
+    document: &'d mut serde_json::Value,
+    schema: &str,
+    field: &str,
+) -> &'d mut serde_json::Value {
+    let properties = if schema == INTAKE_FORM {
+        &mut intake_form(document)["schema"]["properties"]
+    } else {
+        &mut document["components"]["schemas"][schema]["properties"]
+    };
+    let property = match field.strip_suffix("[]") {
+        Some(array) => &mut properties[array]["items"],
+        None => &mut properties[field],
+    };
+    assert!(
+        property.is_object(),
+        "{schema}.{field} is not in the document"
+    );
+    property
+}
+
 fn intake_form(document: &mut serde_json::Value) -> &mut serde_json::Value {
     &mut document["paths"]["/v1/applications"]["post"]["requestBody"]["content"]["multipart/form-data"]
 }
@@ -197,6 +242,15 @@ fn intake_form(document: &mut serde_json::Value) -> &mut serde_json::Value {
 /// The spec as committed in `openapi/openapi.yaml`, independent of settings.
 pub fn spec_yaml() -> String {
     serde_yaml::to_string(&document("http://127.0.0.1:8080")).expect("the spec is YAML")
+}
+
+/// A field that may be left out but not set to null.
+pub fn not_null<T>(field: &str, value: MaybeUndefined<T>) -> ApiResult<Option<T>> {
+    match value {
+        MaybeUndefined::Null => Err(ApiError::bad_request(format!("{field}: must not be null"))),
+        MaybeUndefined::Value(value) => Ok(Some(value)),
+        MaybeUndefined::Undefined => Ok(None),
+    }
 }
 
 /// Page size: default 50, at most 200.

@@ -15,26 +15,17 @@ pub enum ApplicationStatus {
     Withdrawn,
 }
 
+stored_as_text!(ApplicationStatus {
+    New => "new",
+    Screening => "screening",
+    Interview => "interview",
+    Offer => "offer",
+    Hired => "hired",
+    Rejected => "rejected",
+    Withdrawn => "withdrawn",
+});
+
 impl ApplicationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::New => "new",
-            Self::Screening => "screening",
-            Self::Interview => "interview",
-            Self::Offer => "offer",
-            Self::Hired => "hired",
-            Self::Rejected => "rejected",
-            Self::Withdrawn => "withdrawn",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        use ApplicationStatus::*;
-        [New, Screening, Interview, Offer, Hired, Rejected, Withdrawn]
-            .into_iter()
-            .find(|s| s.as_str() == value)
-    }
-
     /// Hired, rejected and withdrawn end the procedure (and start the
     /// retention clock).
     pub fn is_final(self) -> bool {
@@ -94,28 +85,15 @@ pub enum JobStatus {
     Closed,
 }
 
-impl JobStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Closed => "closed",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::Open, Self::Closed]
-            .into_iter()
-            .find(|s| s.as_str() == value)
-    }
-}
+stored_as_text!(JobStatus {
+    Open => "open",
+    Closed => "closed",
+});
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use ApplicationStatus::*;
-
-    const ALL: [ApplicationStatus; 7] =
-        [New, Screening, Interview, Offer, Hired, Rejected, Withdrawn];
 
     #[test]
     fn the_whole_transition_table() {
@@ -127,8 +105,8 @@ mod tests {
             (Rejected, Screening),
             (Withdrawn, Screening),
         ];
-        for from in ALL {
-            for to in ALL {
+        for &from in ApplicationStatus::ALL {
+            for &to in ApplicationStatus::ALL {
                 let out = !from.is_final() && matches!(to, Rejected | Withdrawn);
                 let expected = allowed.contains(&(from, to)) || out;
                 let verdict = from.check_move(to, Some("a reason"));
@@ -163,7 +141,11 @@ mod tests {
                 .is_ok()
         );
         assert!(Screening.check_move(Rejected, None).is_ok());
-        let finals: Vec<_> = ALL.into_iter().filter(|s| s.is_final()).collect();
+        let finals: Vec<_> = ApplicationStatus::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.is_final())
+            .collect();
         assert_eq!(finals, [Hired, Rejected, Withdrawn]);
     }
 

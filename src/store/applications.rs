@@ -8,7 +8,7 @@ use sea_orm::{
     sea_query::{ExprTrait, Func, LikeExpr, OnConflict},
 };
 
-use super::entity::{application, candidate, document};
+use super::entity::{application, candidate, document, job};
 use crate::domain::{fields::Email, status::ApplicationStatus};
 
 /// The person's details as the intake form or a correction gives them.
@@ -298,4 +298,33 @@ pub async fn referenced_object_keys(
         .into_tuple::<String>()
         .all(db)
         .await
+}
+
+/// Who an application's mail goes to, and what it is about.
+#[derive(Clone, Debug)]
+pub struct Addressee {
+    pub full_name: String,
+    pub email: String,
+    pub job_title: String,
+}
+
+pub async fn addressee(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+) -> Result<Option<Addressee>, DbErr> {
+    let Some((application, Some(candidate))) = application::Entity::find_by_id(application_id)
+        .find_also_related(candidate::Entity)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(job) = job::Entity::find_by_id(application.job_id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Addressee {
+        full_name: candidate.full_name,
+        email: candidate.email,
+        job_title: job.title,
+    }))
 }

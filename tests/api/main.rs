@@ -5,6 +5,7 @@ mod careers;
 mod cli;
 mod helpers;
 mod intake;
+mod interviews;
 mod jobs;
 mod notes;
 mod operations;

@@ -1,0 +1,111 @@
+//! Interview planning.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, QueryOrder, prelude::*};
+
+use super::{audit::Actor, entity::interview};
+use crate::domain::interview::{InterviewKind, InterviewStatus};
+
+/// Everything an interview says, checked by the caller.
+#[derive(Clone, Debug)]
+pub struct InterviewPlan {
+    pub starts_at: DateTime<FixedOffset>,
+    pub ends_at: DateTime<FixedOffset>,
+    pub kind: InterviewKind,
+    pub location: Option<String>,
+    pub meeting_url: Option<String>,
+    pub interviewers: Vec<String>,
+    pub status: InterviewStatus,
+    pub feedback: Option<String>,
+}
+
+impl InterviewPlan {
+    /// The plan a stored interview holds, its times in the offset they were given in.
+    pub fn of(model: &interview::Model) -> Self {
+        let offset = FixedOffset::east_opt(model.utc_offset_minutes * 60)
+            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"));
+        Self {
+            starts_at: model.starts_at.with_timezone(&offset),
+            ends_at: model.ends_at.with_timezone(&offset),
+            kind: InterviewKind::parse(&model.kind).unwrap_or(InterviewKind::Video),
+            location: model.location.clone(),
+            meeting_url: model.meeting_url.clone(),
+            interviewers: serde_json::from_value(model.interviewers.clone()).unwrap_or_default(),
+            status: InterviewStatus::parse(&model.status).unwrap_or(InterviewStatus::Scheduled),
+            feedback: model.feedback.clone(),
+        }
+    }
+
+    fn apply(self, active: &mut interview::ActiveModel) {
+        active.starts_at = Set(self.starts_at.with_timezone(&Utc));
+        active.ends_at = Set(self.ends_at.with_timezone(&Utc));
+        active.utc_offset_minutes = Set(self.starts_at.offset().local_minus_utc() / 60);
+        active.kind = Set(self.kind.as_str().to_owned());
+        active.location = Set(self.location);
+        active.meeting_url = Set(self.meeting_url);
+        active.interviewers = Set(serde_json::Value::from(self.interviewers));
+        active.status = Set(self.status.as_str().to_owned());
+        active.feedback = Set(self.feedback);
+    }
+}
+
+/// An application's interviews in the order they take place.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+) -> Result<Vec<interview::Model>, DbErr> {
+    interview::Entity::find()
+        .filter(interview::Column::ApplicationId.eq(application_id))
+        .order_by_asc(interview::Column::StartsAt)
+        .order_by_asc(interview::Column::Id)
+        .all(db)
+        .await
+}
+
+/// One interview of this application.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+    interview_id: Uuid,
+) -> Result<Option<interview::Model>, DbErr> {
+    interview::Entity::find_by_id(interview_id)
+        .filter(interview::Column::ApplicationId.eq(application_id))
+        .one(db)
+        .await
+}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+    plan: InterviewPlan,
+    actor: &Actor,
+) -> Result<interview::Model, DbErr> {
+    let now = Utc::now();
+    let mut active = interview::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        application_id: Set(application_id),
+        api_key_id: Set(actor.api_key_id),
+        actor: Set(actor.on_behalf_of.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        sequence: Set(0),
+        ..Default::default()
+    };
+    plan.apply(&mut active);
+    active.insert(db).await
+}
+
+/// Replaces the plan of `current`, bumping its sequence so that calendars
+/// holding the earlier invitation take the new one.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    current: interview::Model,
+    plan: InterviewPlan,
+) -> Result<interview::Model, DbErr> {
+    let sequence = current.sequence + 1;
+    let mut active: interview::ActiveModel = current.into();
+    plan.apply(&mut active);
+    active.sequence = Set(sequence);
+    active.updated_at = Set(Utc::now());
+    active.update(db).await
+}
