@@ -42,6 +42,8 @@ pub struct AppState {
     pub blobs: Blobs,
     pub settings: Arc<Settings>,
     pub limiter: Arc<Mutex<RateLimiter<Option<IpAddr>>>>,
+    /// Wakes the mail deliverer when a mail is queued.
+    pub mail_queued: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
             blobs,
             settings: Arc::new(settings),
             limiter: Arc::new(Mutex::new(limiter)),
+            mail_queued: Arc::new(tokio::sync::Notify::new()),
         }
     }
 }
@@ -232,14 +235,15 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let background = jobs::spawn_background(self.state.clone());
+        let background = jobs::spawn_background(self.state.clone())?;
+        let mail_timeout = Duration::from_secs(self.state.settings.mail.timeout_secs * 2 + 1);
         let timeout: Duration = self.state.settings.server.shutdown_timeout();
         let endpoint = routes(self.state);
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(timeout))
             .await
             .context("serving HTTP");
-        background.abort();
+        background.stop(mail_timeout).await;
         result
     }
 }

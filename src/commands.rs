@@ -10,6 +10,7 @@ use crate::{
     app::{AppState, Application},
     config::Settings,
     domain::keys::Role,
+    jobs::outbox::Deliverer,
     store::{self, api_keys::NewKey},
 };
 
@@ -85,6 +86,19 @@ pub async fn database(settings: &Settings) -> anyhow::Result<DatabaseConnection>
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     database(settings).await?;
     println!("migrations applied");
+    Ok(())
+}
+
+/// Delivers due mail once; with `ignore_backoff`, every queued mail.
+pub async fn outbox_deliver(settings: Settings, ignore_backoff: bool) -> anyhow::Result<()> {
+    let mut deliverer = Deliverer::new(&settings.mail)?;
+    deliverer.ignore_backoff(ignore_backoff);
+    let state = AppState::connect(settings).await?;
+    let done = deliverer.deliver_due(&state, &|| false).await?;
+    println!(
+        "sent {}, to retry {}, failed {}",
+        done.sent, done.retried, done.failed
+    );
     Ok(())
 }
 

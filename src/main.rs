@@ -29,6 +29,21 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Work the mail outbox.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Deliver the mail that is due, once, and print what happened.
+    Deliver {
+        /// Also retry mail waiting out its backoff (after fixing the relay, say).
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -77,5 +92,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             KeysCommand::List => commands::keys_list(&settings).await,
             KeysCommand::Revoke { id } => commands::keys_revoke(&settings, id).await,
         },
+        Command::Outbox {
+            command: OutboxCommand::Deliver { now },
+        } => commands::outbox_deliver(settings, now).await,
     }
 }

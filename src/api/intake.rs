@@ -8,7 +8,10 @@ use sea_orm::DbErr;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{applications::Application, auth::Caller, text::FormFlag, upload::FileUpload};
+use super::{
+    applications::Application, auth::Caller, messages::message_domain, text::FormFlag,
+    upload::FileUpload,
+};
 use crate::{
     app::AppState,
     blobs::{self, Inspected, UploadData},
@@ -20,10 +23,12 @@ use crate::{
         status::JobStatus,
     },
     error::{ApiError, ApiResult},
+    mail,
     store::{
         self,
         applications::{ApplicationRecord, CandidateDetails},
         audit::Actor,
+        messages::NewMessage,
     },
 };
 
@@ -121,9 +126,31 @@ pub(super) async fn submit(
     }
 
     let application_id = new.id;
-    let committed = commit(state, candidate, new, stored.clone(), caller.actor()).await;
+    let acknowledgment = state.settings.mail.acknowledge_applications.then(|| {
+        let mail = mail::ACKNOWLEDGMENT.render(&[
+            ("full_name", &candidate.full_name),
+            ("job_title", &job.title),
+        ]);
+        NewMessage {
+            application_id,
+            origin: mail::ACKNOWLEDGMENT.name.into(),
+            subject: mail.subject,
+            body: mail.body,
+            domain: message_domain(state),
+        }
+    });
+    let committed = commit(
+        state,
+        candidate,
+        new,
+        stored.clone(),
+        acknowledgment,
+        caller.actor(),
+    )
+    .await;
     match committed {
         Ok(record) => {
+            state.mail_queued.notify_one();
             tracing::info!(application_id = %application_id, job_id = %job.id, "application received");
             Ok(SubmitResponse::Created(Json(Application::from(record))))
         }
@@ -198,22 +225,24 @@ async fn check_file(
     })
 }
 
-/// Writes the candidate, application, documents and audit event in one
-/// transaction, and returns them as stored.
+/// Writes the candidate, application, documents, audit event and the
+/// acknowledgment mail in one transaction, and returns them as stored.
 async fn commit(
     state: &AppState,
     candidate: CandidateDetails,
     new: store::applications::NewApplication,
     stored: Vec<(String, Inspected, DocumentKind)>,
+    acknowledgment: Option<NewMessage>,
     actor: Actor,
 ) -> Result<ApplicationRecord, DbErr> {
     state
         .writer
         .write(move |txn| {
-            let (candidate, mut new, stored, actor) = (
+            let (candidate, mut new, stored, acknowledgment, actor) = (
                 candidate.clone(),
                 new.clone(),
                 stored.clone(),
+                acknowledgment.clone(),
                 actor.clone(),
             );
             Box::pin(async move {
@@ -239,6 +268,10 @@ async fn commit(
                 let application_id = Some(application.id);
                 store::audit::record(txn, &actor, "application.created", application_id, None)
                     .await?;
+                if let Some(acknowledgment) = acknowledgment {
+                    // The system sends it, not the key that submitted.
+                    store::messages::queue(txn, acknowledgment, &Actor::default()).await?;
+                }
                 Ok(ApplicationRecord {
                     application,
                     candidate,

@@ -14,6 +14,7 @@ use super::{
     ApiTags,
     applications::existing,
     auth::{ApiKey, RECRUITERS},
+    messages::message_domain,
     not_null,
     text::Text,
 };
@@ -340,10 +341,7 @@ impl InterviewsApi {
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
         let plan = InterviewPlan::of(&interview);
-        let host = url::Url::parse(&state.settings.server.public_url)
-            .ok()
-            .and_then(|url| url.host_str().map(str::to_owned))
-            .unwrap_or_else(|| "localhost".into());
+        let host = message_domain(&state);
         let organizer = state
             .settings
             .mail

@@ -10,6 +10,7 @@ pub mod health;
 pub mod intake;
 pub mod interviews;
 pub mod jobs;
+pub mod messages;
 pub mod notes;
 pub mod pipeline;
 pub mod text;
@@ -79,6 +80,7 @@ pub type Api = (
     pipeline::PipelineApi,
     notes::NotesApi,
     interviews::InterviewsApi,
+    messages::MessagesApi,
     documents::DocumentsApi,
     api_keys::ApiKeysApi,
     audit::AuditApi,
@@ -93,6 +95,7 @@ pub fn service(server_url: &str) -> OpenApiService<Api, ()> {
             pipeline::PipelineApi,
             notes::NotesApi,
             interviews::InterviewsApi,
+            messages::MessagesApi,
             documents::DocumentsApi,
             api_keys::ApiKeysApi,
             audit::AuditApi,
@@ -127,6 +130,7 @@ pub const PATTERNS: &[(&str, &[(&str, &str)])] = &[
     ("NewApiKey", &[("name", TEXT)]),
     ("StatusMove", &[("reason", MULTILINE)]),
     ("NoteBody", &[("body", PARAGRAPHS)]),
+    ("MessageDraft", &[("subject", TEXT), ("body", PARAGRAPHS)]),
     (
         "NewInterview",
         &[
@@ -176,6 +180,8 @@ pub const PATTERNS: &[(&str, &[(&str, &str)])] = &[
 /// validator would answer 400); the document declares them.
 pub const MAX_LENGTHS: &[(&str, &str, usize)] = &[
     ("NoteBody", "body", notes::MAX_NOTE),
+    ("MessageDraft", "subject", messages::MAX_SUBJECT),
+    ("MessageDraft", "body", messages::MAX_BODY),
     (
         "NewInterview",
         "interviewers[]",

@@ -23,6 +23,7 @@ pub mod fields;
 pub mod ics;
 pub mod interview;
 pub mod keys;
+pub mod message;
 pub mod rate_limit;
 pub mod sniff;
 pub mod status;

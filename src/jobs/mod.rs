@@ -1,26 +1,90 @@
 //! Background work that runs inside `serve` on intervals and once from the CLI.
 
+pub mod outbox;
 pub mod sweep;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use tokio::task::JoinHandle;
+use tokio::{sync::watch, task::JoinHandle};
 
 use crate::app::AppState;
 
-/// Starts the periodic jobs; abort the handle to stop them.
-pub fn spawn_background(state: AppState) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let every = Duration::from_secs(state.settings.storage.sweep_interval_secs.max(1));
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let grace = Duration::from_secs(state.settings.storage.orphan_grace_secs);
-            match sweep::sweep_orphans(&state.db, &state.blobs, grace).await {
-                Ok(removed) => tracing::info!(removed, "orphan sweep finished"),
-                Err(err) => tracing::warn!(error = format!("{err:#}"), "orphan sweep failed"),
-            }
-        }
+/// The running background tasks.
+pub struct Background {
+    stop: watch::Sender<bool>,
+    sweep: JoinHandle<()>,
+    deliverer: JoinHandle<()>,
+}
+
+/// Starts the periodic jobs.
+pub fn spawn_background(state: AppState) -> anyhow::Result<Background> {
+    let (stop, stopped) = watch::channel(false);
+    let deliverer = outbox::Deliverer::new(&state.settings.mail)?;
+    Ok(Background {
+        stop,
+        sweep: tokio::spawn(sweep_periodically(state.clone())),
+        deliverer: tokio::spawn(deliver_mail(state, deliverer, stopped)),
     })
+}
+
+impl Background {
+    /// Stops the jobs: the sweep at once, the deliverer after the mail in
+    /// hand (within the transport's timeout), so no mail is cut off mid-send.
+    pub async fn stop(self, within: Duration) {
+        self.sweep.abort();
+        let _ = self.stop.send(true);
+        let abort = self.deliverer.abort_handle();
+        if tokio::time::timeout(within, self.deliverer).await.is_err() {
+            abort.abort();
+        }
+    }
+}
+
+async fn sweep_periodically(state: AppState) {
+    let every = Duration::from_secs(state.settings.storage.sweep_interval_secs.max(1));
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let grace = Duration::from_secs(state.settings.storage.orphan_grace_secs);
+        match sweep::sweep_orphans(&state.db, &state.blobs, grace).await {
+            Ok(removed) => tracing::info!(removed, "orphan sweep finished"),
+            Err(err) => tracing::warn!(error = format!("{err:#}"), "orphan sweep failed"),
+        }
+    }
+}
+
+/// Delivers mail when some is queued (woken by `AppState::mail_queued`) and
+/// every `mail.poll_interval_secs` for retries that came due.
+async fn deliver_mail(
+    state: AppState,
+    deliverer: outbox::Deliverer,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let poll = Duration::from_secs(state.settings.mail.poll_interval_secs);
+    let wakeup = Arc::clone(&state.mail_queued);
+    loop {
+        let stopping = stopped.clone();
+        let stop = move || *stopping.borrow();
+        match deliverer.deliver_due(&state, &stop).await {
+            Ok(done) if done != outbox::Delivered::default() => {
+                tracing::info!(
+                    sent = done.sent,
+                    retried = done.retried,
+                    failed = done.failed,
+                    "mail delivered"
+                )
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = format!("{err:#}"), "mail delivery failed"),
+        }
+        tokio::select! {
+            _ = wakeup.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+            _ = stopped.changed() => return,
+        }
+        if *stopped.borrow() {
+            return;
+        }
+    }
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod entity;
 pub mod interviews;
 pub mod jobs;
+pub mod messages;
 pub mod notes;
 pub mod pipeline;
 pub mod writer;

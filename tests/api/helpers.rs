@@ -21,6 +21,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub admin_key: String,
     pub state: AppState,
+    /// The settings as `APPLICANT_VAULT__…` variables, for running the CLI on
+    /// the same database and store.
+    pub env: Vec<(String, String)>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _database: Option<PgDatabase>,
@@ -74,8 +77,18 @@ pub async fn spawn_app_with(overrides: Overrides<'_>) -> TestApp {
             env.push(var("storage.url", &format!("file://{}", objects.display())));
         }
     }
+    match std::env::var("TEST_SMTP_URL") {
+        Ok(smtp_url) => {
+            env.push(var("mail.transport", "smtp"));
+            env.push(var("mail.smtp_url", &smtp_url));
+        }
+        Err(_) => {
+            let outbox = dir.path().join("outbox");
+            env.push(var("mail.dir", &outbox.display().to_string()));
+        }
+    }
     env.extend(overrides.iter().map(|(k, v)| var(k, v)));
-    let settings = Settings::from_layers(None, env).expect("test settings");
+    let settings = Settings::from_layers(None, env.clone()).expect("test settings");
 
     let state = AppState::connect(settings).await.expect("connecting");
     let (_, admin) = store::api_keys::create(
@@ -99,6 +112,7 @@ pub async fn spawn_app_with(overrides: Overrides<'_>) -> TestApp {
         client: reqwest::Client::new(),
         admin_key: admin.expose().to_owned(),
         state,
+        env,
         shutdown: Some(shutdown),
         server: Some(server),
         _database: database,
@@ -296,6 +310,55 @@ impl TestApp {
             .expect("count")
             .expect("a row");
         row.try_get("", "n").expect("n")
+    }
+
+    /// The mail with this Message-ID as the transport received it: from
+    /// the maildir of the SMTP server at `TEST_SMTP_URL` (`TEST_SMTP_MAILDIR`),
+    /// else from the `.eml` folder. Waits up to ten seconds for it.
+    pub async fn received_mail(&self, message_id: &str) -> String {
+        let header = format!("Message-ID: {message_id}");
+        for _ in 0..100 {
+            if let Some(mail) = self.mails().into_iter().find(|m| m.contains(&header)) {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no mail with {header} arrived");
+    }
+
+    /// Every mail the transport holds.
+    pub fn mails(&self) -> Vec<String> {
+        let folders = match std::env::var("TEST_SMTP_MAILDIR") {
+            Ok(maildir) if std::env::var("TEST_SMTP_URL").is_ok() => {
+                vec![format!("{maildir}/new"), format!("{maildir}/cur")]
+            }
+            _ => vec![self.state.settings.mail.dir.clone()],
+        };
+        folders
+            .iter()
+            .filter_map(|folder| std::fs::read_dir(folder).ok())
+            .flatten()
+            .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+            .collect()
+    }
+
+    /// Waits until `check` holds for the application's messages (ten seconds at most).
+    pub async fn messages_until(
+        &self,
+        application_id: &str,
+        check: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let path = format!("/v1/applications/{application_id}/messages");
+        let mut items = Vec::new();
+        for _ in 0..100 {
+            let listed: Value = self.get(&self.admin_key, &path).await.json().await.unwrap();
+            items = listed["items"].as_array().cloned().unwrap_or_default();
+            if check(&items) {
+                return items;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("messages never reached the expected state: {items:#?}");
     }
 
     /// Stops the server gracefully and waits for it.

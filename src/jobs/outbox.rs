@@ -1,0 +1,210 @@
+//! Delivers queued mail: claims due outbox rows, hands each mail to the
+//! transport, and records the outcome. A mail whose transport is down stays
+//! queued and is retried with exponential backoff; the mail survives restarts
+//! because the outbox is a table. A message leaves the outbox in the
+//! transaction that marks it sent, so it is sent once; only a crash between
+//! the relay accepting it and that commit can send it again, with the same
+//! Message-ID.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use lettre::message::Mailbox;
+
+use crate::{
+    app::AppState,
+    config::MailSettings,
+    mail::{Mailer, Outgoing, SendError},
+    store::{self, entity::outbox, messages::Outcome},
+};
+
+/// Rows claimed per round.
+const BATCH: u64 = 16;
+
+/// What one run delivered.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+pub struct Deliverer {
+    mailer: Mailer,
+    from: Mailbox,
+    settings: MailSettings,
+    ignore_backoff: bool,
+}
+
+impl Deliverer {
+    pub fn new(settings: &MailSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            mailer: Mailer::from_settings(settings)?,
+            from: settings.from.parse()?,
+            settings: settings.clone(),
+            ignore_backoff: false,
+        })
+    }
+
+    /// Treat every queued mail as due, however long its backoff still runs.
+    pub fn ignore_backoff(&mut self, ignore: bool) {
+        self.ignore_backoff = ignore;
+    }
+
+    /// The wait before attempt `attempts + 1`, doubling from the initial one.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let initial = self.settings.retry_initial_secs;
+        let doubled = initial.saturating_mul(1 << attempts.saturating_sub(1).min(30));
+        Duration::from_secs(doubled.min(self.settings.retry_max_secs))
+    }
+
+    /// Delivers the mail due now, round after round, until none is left or
+    /// `stop` says to stop (checked between mails).
+    pub async fn deliver_due(
+        &self,
+        state: &AppState,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> anyhow::Result<Delivered> {
+        let mut delivered = Delivered::default();
+        let lease = Duration::from_secs(self.settings.timeout_secs * 2 + 30);
+        // Each run tries the mail due when it starts, each mail once.
+        let started = Utc::now();
+        if self.ignore_backoff {
+            state
+                .writer
+                .write(move |txn| Box::pin(store::messages::make_all_due(txn, started)))
+                .await?;
+        }
+        while !stop() {
+            let now = Utc::now();
+            let lease_until = now + lease;
+            let claimed = state
+                .writer
+                .write(move |txn| {
+                    Box::pin(store::messages::claim_due(
+                        txn,
+                        now,
+                        started,
+                        lease_until,
+                        BATCH,
+                    ))
+                })
+                .await?;
+            if claimed.is_empty() {
+                break;
+            }
+            let mut settled = Vec::with_capacity(claimed.len());
+            for row in claimed {
+                let outcome = if stop() {
+                    Outcome::Released
+                } else {
+                    self.attempt(state, &row).await?
+                };
+                match &outcome {
+                    Outcome::Sent { .. } => delivered.sent += 1,
+                    Outcome::Retry { .. } => delivered.retried += 1,
+                    Outcome::Failed { .. } => delivered.failed += 1,
+                    _ => {}
+                }
+                settled.push((row, outcome));
+            }
+            self.settle(state, settled).await?;
+        }
+        Ok(delivered)
+    }
+
+    async fn attempt(&self, state: &AppState, row: &outbox::Model) -> anyhow::Result<Outcome> {
+        let Some(message) = store::messages::get(&state.db, row.message_id).await? else {
+            return Ok(Outcome::Gone);
+        };
+        let Some(to) = store::applications::addressee(&state.db, message.application_id).await?
+        else {
+            return Ok(Outcome::Gone);
+        };
+        let mail = Outgoing {
+            id: message.id,
+            message_id: &message.message_id,
+            to_name: &to.full_name,
+            to_address: &to.email,
+            subject: &message.subject,
+            body: &message.body,
+            date: message.created_at,
+        };
+        let attempts = u32::try_from(row.attempts).unwrap_or(0) + 1;
+        let outcome = match self.mailer.send(&self.from, &mail).await {
+            Ok(()) => Outcome::Sent { at: Utc::now() },
+            Err(SendError::Transient(error)) if attempts < self.settings.max_attempts => {
+                Outcome::Retry {
+                    at: Utc::now() + self.backoff(attempts),
+                    error,
+                }
+            }
+            Err(err) => Outcome::Failed { error: err.code() },
+        };
+        match &outcome {
+            Outcome::Sent { .. } => {
+                tracing::info!(message_id = %message.id, application_id = %message.application_id, "mail sent")
+            }
+            Outcome::Retry { error, at } => {
+                tracing::warn!(message_id = %message.id, attempts, error, retry_at = %at, "mail not sent; will retry")
+            }
+            Outcome::Failed { error } => {
+                tracing::warn!(message_id = %message.id, attempts, error, "mail failed")
+            }
+            Outcome::Gone | Outcome::Released => {}
+        }
+        Ok(outcome)
+    }
+
+    /// Records the outcomes in one transaction; retried a few times, since a
+    /// mail that went out but is not recorded as sent would go out again once
+    /// its claim expires.
+    async fn settle(
+        &self,
+        state: &AppState,
+        settled: Vec<(outbox::Model, Outcome)>,
+    ) -> anyhow::Result<()> {
+        let mut tries = 0;
+        loop {
+            let settled = settled.clone();
+            let result = state
+                .writer
+                .write(move |txn| {
+                    let settled = settled.clone();
+                    Box::pin(async move {
+                        for (row, outcome) in &settled {
+                            store::messages::settle(txn, row, outcome).await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .await;
+            match result {
+                Ok(()) => return Ok(()),
+                Err(err) if tries < 3 => {
+                    tries += 1;
+                    tracing::warn!(error = %err, tries, "recording mail outcomes failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    #[test]
+    fn retries_back_off_doubling_up_to_the_cap() {
+        let mut settings = Settings::embedded_default().mail;
+        settings.retry_initial_secs = 30;
+        settings.retry_max_secs = 3600;
+        let deliverer = Deliverer::new(&settings).unwrap();
+        let waits: Vec<u64> = (1..=10).map(|n| deliverer.backoff(n).as_secs()).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+        assert_eq!(deliverer.backoff(200).as_secs(), 3600);
+    }
+}

@@ -1,0 +1,224 @@
+//! Outgoing mail: templates for the mails the service writes itself, and the
+//! transports that hand a mail over (an `.eml` file per mail, or SMTP).
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use lettre::{
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, header::ContentType},
+};
+use uuid::Uuid;
+
+use crate::config::{MailSettings, MailTransport};
+
+/// A system mail's template: `Subject: …` on the first line, a blank line,
+/// then the body; `{{name}}` placeholders are filled in.
+pub struct Template {
+    pub name: &'static str,
+    text: &'static str,
+}
+
+pub const ACKNOWLEDGMENT: Template = Template {
+    name: "acknowledgment",
+    text: include_str!("templates/acknowledgment.txt"),
+};
+
+pub const TEMPLATES: &[Template] = &[ACKNOWLEDGMENT];
+
+/// A rendered mail: subject and plain-text body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub body: String,
+}
+
+impl Template {
+    pub fn render(&self, values: &[(&str, &str)]) -> Rendered {
+        let mut text = self.text.to_owned();
+        for (name, value) in values {
+            text = text.replace(&format!("{{{{{name}}}}}"), value);
+        }
+        let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+        let subject = head.strip_prefix("Subject: ").unwrap_or(head);
+        Rendered {
+            // A name may not break the subject line.
+            subject: subject.replace(['\r', '\n'], " ").trim().to_owned(),
+            body: body.to_owned(),
+        }
+    }
+}
+
+/// Why a mail was not handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// Worth trying again later (the relay is down, busy or slow), with a
+    /// short code for the record.
+    Transient(&'static str),
+    /// Trying again would not help (the relay refused it, the address is invalid).
+    Permanent(&'static str),
+}
+
+impl SendError {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Transient(code) | Self::Permanent(code) => code,
+        }
+    }
+}
+
+/// What a mail says and who it goes to.
+pub struct Outgoing<'a> {
+    pub id: Uuid,
+    /// With its angle brackets.
+    pub message_id: &'a str,
+    pub to_name: &'a str,
+    pub to_address: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub date: chrono::DateTime<chrono::Utc>,
+}
+
+pub enum Mailer {
+    /// One `<message id>.eml` file per mail; writing it again replaces it.
+    Files(PathBuf),
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        timeout: Duration,
+    },
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &MailSettings) -> anyhow::Result<Self> {
+        Ok(match settings.transport {
+            MailTransport::File => Self::Files(PathBuf::from(&settings.dir)),
+            MailTransport::Smtp => {
+                let timeout = Duration::from_secs(settings.timeout_secs);
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.smtp_url)
+                    .context("mail.smtp_url")?
+                    .timeout(Some(timeout))
+                    .build();
+                Self::Smtp { transport, timeout }
+            }
+        })
+    }
+
+    pub async fn send(&self, from: &Mailbox, mail: &Outgoing<'_>) -> Result<(), SendError> {
+        let message = build(from, mail)?;
+        match self {
+            Self::Files(dir) => write_file(dir, mail.id, &message.formatted()).await,
+            Self::Smtp { transport, timeout } => {
+                // lettre's timeout covers each command; this bounds the whole exchange.
+                match tokio::time::timeout(*timeout * 2, transport.send(message)).await {
+                    Err(_) => Err(SendError::Transient("smtp_timeout")),
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(err)) if err.is_permanent() => {
+                        Err(SendError::Permanent("smtp_rejected"))
+                    }
+                    Ok(Err(err)) if err.is_timeout() => Err(SendError::Transient("smtp_timeout")),
+                    Ok(Err(err)) if err.is_transient() => {
+                        Err(SendError::Transient("smtp_deferred"))
+                    }
+                    Ok(Err(_)) => Err(SendError::Transient("smtp_unavailable")),
+                }
+            }
+        }
+    }
+}
+
+fn build(from: &Mailbox, mail: &Outgoing<'_>) -> Result<Message, SendError> {
+    let address = mail
+        .to_address
+        .parse()
+        .map_err(|_| SendError::Permanent("invalid_address"))?;
+    Message::builder()
+        .from(from.clone())
+        .to(Mailbox::new(Some(mail.to_name.to_owned()), address))
+        .subject(mail.subject)
+        .message_id(Some(mail.message_id.to_owned()))
+        .date(mail.date.into())
+        .header(ContentType::TEXT_PLAIN)
+        .body(mail.body.to_owned())
+        .map_err(|_| SendError::Permanent("invalid_message"))
+}
+
+/// Writes the mail durably: a temporary file, synced, renamed into place,
+/// and the folder synced.
+async fn write_file(dir: &std::path::Path, id: Uuid, bytes: &[u8]) -> Result<(), SendError> {
+    let (dir, bytes) = (dir.to_owned(), bytes.to_owned());
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        use std::io::Write;
+        std::fs::create_dir_all(&dir)?;
+        let mut file = tempfile::NamedTempFile::new_in(&dir)?;
+        file.write_all(&bytes)?;
+        file.as_file().sync_all()?;
+        file.persist(dir.join(format!("{id}.eml")))?;
+        std::fs::File::open(&dir)?.sync_all()
+    })
+    .await
+    .map_err(|_| SendError::Transient("file_write"))?
+    .map_err(|_| SendError::Transient("file_write"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_has_a_subject_and_fills_every_placeholder() {
+        for template in TEMPLATES {
+            let rendered = template.render(&[("full_name", "Ada"), ("job_title", "Engineer")]);
+            assert!(!rendered.subject.is_empty(), "{}", template.name);
+            assert!(!rendered.body.trim().is_empty(), "{}", template.name);
+            for text in [&rendered.subject, &rendered.body] {
+                assert!(!text.contains("{{"), "{}: {text}", template.name);
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_cannot_break_the_subject_line() {
+        let rendered = ACKNOWLEDGMENT.render(&[
+            ("full_name", "Ada"),
+            ("job_title", "Engineer\r\nBcc: someone@example.com"),
+        ]);
+        assert!(!rendered.subject.contains('\n') && !rendered.subject.contains('\r'));
+        assert!(rendered.subject.contains("Engineer"));
+    }
+
+    #[tokio::test]
+    async fn a_mail_file_is_written_once_per_message_and_rewriting_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = Mailer::Files(dir.path().to_owned());
+        let id = Uuid::now_v7();
+        let message_id = format!("<{id}@vault.example>");
+        let mail = Outgoing {
+            id,
+            message_id: &message_id,
+            to_name: "Ada Lovelace",
+            to_address: "ada@example.com",
+            subject: "Hello",
+            body: "Ünïcode body\n",
+            date: chrono::Utc::now(),
+        };
+        let from: Mailbox = "Jobs <jobs@vault.example>".parse().unwrap();
+        mailer.send(&from, &mail).await.unwrap();
+        mailer.send(&from, &mail).await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        let text = std::fs::read_to_string(dir.path().join(format!("{id}.eml"))).unwrap();
+        assert!(text.contains(&format!("Message-ID: {message_id}")));
+        assert!(
+            text.contains("To: \"Ada Lovelace\" <ada@example.com>"),
+            "{text}"
+        );
+        let bad = Outgoing {
+            to_address: "not an address",
+            ..mail
+        };
+        assert_eq!(
+            mailer.send(&from, &bad).await,
+            Err(SendError::Permanent("invalid_address"))
+        );
+    }
+}
