@@ -270,6 +270,45 @@ fn parse_list(raw: &str) -> anyhow::Result<Value> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_production_example_is_valid() {
+        let example = include_str!("../config/production.example.toml");
+        let settings = Settings::from_layers(Some(example), std::iter::empty()).unwrap();
+        assert_eq!(settings.mail.transport, MailTransport::Smtp);
+        assert!(
+            !format!("{:?}", settings.mail).contains("CHANGE-ME"),
+            "passwords stay hidden"
+        );
+    }
+
+    #[test]
+    fn a_bad_mail_setting_is_named() {
+        let bad = [
+            ("APPLICANT_VAULT__MAIL__FROM", "not an address"),
+            ("APPLICANT_VAULT__MAIL__TRANSPORT", "pigeon"),
+        ];
+        for (name, value) in bad {
+            let err =
+                Settings::from_layers(None, [(name.to_owned(), value.to_owned())]).unwrap_err();
+            let text = format!("{err:#}");
+            assert!(
+                text.contains("mail") || text.contains("transport"),
+                "{text}"
+            );
+        }
+        let smtp_without_url = [
+            (
+                "APPLICANT_VAULT__MAIL__TRANSPORT".to_owned(),
+                "smtp".to_owned(),
+            ),
+            (
+                "APPLICANT_VAULT__MAIL__SMTP_URL".to_owned(),
+                "http://relay".to_owned(),
+            ),
+        ];
+        assert!(Settings::from_layers(None, smtp_without_url).is_err());
+    }
+
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
