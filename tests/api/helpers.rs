@@ -30,6 +30,9 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// The person test tools act for (`On-Behalf-Of`).
+pub const ACTOR: &str = "recruiter-7";
+
 /// Settings overrides as `(dotted.key, value)` pairs, like environment variables.
 pub type Overrides<'a> = &'a [(&'a str, &'a str)];
 
@@ -268,13 +271,64 @@ impl TestApp {
         path: &str,
         body: &Value,
     ) -> reqwest::Response {
+        self.json_request(method, key, path, body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Sends `body` as JSON like [`Self::send_json`], as a tool acting for [`ACTOR`].
+    pub async fn act(
+        &self,
+        method: reqwest::Method,
+        key: &str,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.json_request(method, key, path, body)
+            .header("On-Behalf-Of", ACTOR)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    fn json_request(
+        &self,
+        method: reqwest::Method,
+        key: &str,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::RequestBuilder {
         self.client
             .request(method, self.url(path))
             .bearer_auth(key)
             .json(body)
-            .send()
-            .await
-            .expect("request")
+    }
+
+    /// GETs `path` and returns its JSON, asserting a 200.
+    pub async fn get_json(&self, key: &str, path: &str) -> Value {
+        let response = self.get(key, path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("JSON")
+    }
+
+    /// Asserts that the application's history holds each of these audit actions.
+    pub async fn assert_history_has(&self, application_id: &str, expected: &[&str]) {
+        let history = self
+            .get_json(
+                &self.admin_key,
+                &format!("/v1/applications/{application_id}/history"),
+            )
+            .await;
+        let actions: Vec<&str> = history["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|e| e["action"].as_str())
+            .collect();
+        for action in expected {
+            assert!(actions.contains(action), "{action} in {actions:?}");
+        }
     }
 
     pub async fn get(&self, key: &str, path: &str) -> reqwest::Response {

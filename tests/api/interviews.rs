@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ApplicationForm, TestApp, spawn_app};
+use crate::helpers::{ACTOR, ApplicationForm, TestApp, spawn_app};
 
 async fn application(app: &TestApp, email: &str) -> String {
     let job = app.create_job("DE").await;
@@ -51,21 +51,14 @@ async fn an_interview_is_planned_rescheduled_and_exported_as_an_invitation() {
     let id = application(&app, "grace@example.com").await;
     let path = format!("/v1/applications/{id}/interviews");
 
-    let planned = app
-        .client
-        .post(app.url(&path))
-        .bearer_auth(&recruiter)
-        .header("On-Behalf-Of", "recruiter-9")
-        .json(&json!({
-            "starts_at": "2026-12-01T10:00:00+01:00",
-            "ends_at": "2026-12-01T11:30:00+01:00",
-            "kind": "onsite",
-            "location": "Room 4, Hauptstraße 1; Berlin",
-            "interviewers": ["Ana Lima", "bo@employer.example"],
-        }))
-        .send()
-        .await
-        .unwrap();
+    let plan = json!({
+        "starts_at": "2026-12-01T10:00:00+01:00",
+        "ends_at": "2026-12-01T11:30:00+01:00",
+        "kind": "onsite",
+        "location": "Room 4, Hauptstraße 1; Berlin",
+        "interviewers": ["Ana Lima", "bo@employer.example"],
+    });
+    let planned = app.act(Method::POST, &recruiter, &path, &plan).await;
     assert_eq!(planned.status(), 201);
     let planned: Value = planned.json().await.unwrap();
     assert_eq!(
@@ -73,7 +66,7 @@ async fn an_interview_is_planned_rescheduled_and_exported_as_an_invitation() {
         "the offset given is kept"
     );
     assert_eq!(planned["status"], "scheduled");
-    assert_eq!(planned["actor"], "recruiter-9");
+    assert_eq!(planned["actor"], ACTOR);
     assert_eq!(planned["sequence"], 0);
     let interview = format!("{path}/{}", planned["id"].as_str().unwrap());
 
@@ -173,26 +166,16 @@ async fn an_interview_is_planned_rescheduled_and_exported_as_an_invitation() {
     );
     assert_eq!(listed["items"][0]["status"], "done");
 
-    let history: Value = app
-        .get(&recruiter, &format!("/v1/applications/{id}/history"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let actions: Vec<&str> = history["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
-    for action in [
-        "interview.created",
-        "interview.updated",
-        "interview.exported",
-        "interview.listed",
-    ] {
-        assert!(actions.contains(&action), "{action} in {actions:?}");
-    }
+    app.assert_history_has(
+        &id,
+        &[
+            "interview.created",
+            "interview.updated",
+            "interview.exported",
+            "interview.listed",
+        ],
+    )
+    .await;
     app.stop().await;
 }
 

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{ApplicationForm, TestApp, spawn_app, spawn_app_with},
+    helpers::{ACTOR, ApplicationForm, TestApp, spawn_app, spawn_app_with},
     smtp_sink::{SmtpSink, free_port},
 };
 
@@ -15,14 +15,8 @@ async fn application(app: &TestApp, email: &str) -> String {
 }
 
 async fn send(app: &TestApp, id: &str, body: Value) -> reqwest::Response {
-    app.client
-        .post(app.url(&format!("/v1/applications/{id}/messages")))
-        .bearer_auth(&app.admin_key)
-        .header("On-Behalf-Of", "recruiter-5")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    let path = format!("/v1/applications/{id}/messages");
+    app.act(Method::POST, &app.admin_key, &path, &body).await
 }
 
 fn with_origin<'a>(messages: &'a [Value], origin: &str) -> Vec<&'a Value> {
@@ -43,7 +37,7 @@ async fn a_recruiter_emails_the_candidate_and_records_the_reply() {
     assert_eq!(sent.status(), 201);
     let sent: Value = sent.json().await.unwrap();
     assert_eq!(sent["direction"], "outbound");
-    assert_eq!(sent["actor"], "recruiter-5");
+    assert_eq!(sent["actor"], ACTOR);
     let message_id = sent["message_id"].as_str().unwrap().to_owned();
     assert!(message_id.starts_with('<') && message_id.ends_with('>'));
 
@@ -98,21 +92,11 @@ async fn a_recruiter_emails_the_candidate_and_records_the_reply() {
     assert_eq!(&subjects[1..], ["Next steps", "Re: Next steps"]);
     assert_eq!(app.count_rows("outbox").await, 0, "nothing left to deliver");
 
-    let history: Value = app
-        .get(&app.admin_key, &format!("/v1/applications/{id}/history"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let actions: Vec<&str> = history["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
-    for action in ["message.queued", "message.recorded", "message.listed"] {
-        assert!(actions.contains(&action), "{action} in {actions:?}");
-    }
+    app.assert_history_has(
+        &id,
+        &["message.queued", "message.recorded", "message.listed"],
+    )
+    .await;
     app.stop().await;
 }
 

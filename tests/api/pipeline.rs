@@ -2,17 +2,11 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ApplicationForm, TestApp, spawn_app};
+use crate::helpers::{ACTOR, ApplicationForm, TestApp, spawn_app};
 
 async fn move_to(app: &TestApp, key: &str, id: &str, body: Value) -> reqwest::Response {
-    app.client
-        .post(app.url(&format!("/v1/applications/{id}/status")))
-        .bearer_auth(key)
-        .header("On-Behalf-Of", "recruiter-7")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    let path = format!("/v1/applications/{id}/status");
+    app.act(reqwest::Method::POST, key, &path, &body).await
 }
 
 #[tokio::test]
@@ -75,7 +69,7 @@ async fn a_recruiter_runs_a_candidate_from_new_to_hired_with_every_step_on_the_h
         items
             .iter()
             .filter(|e| e["kind"] == "status_change")
-            .all(|e| e["actor"] == "recruiter-7")
+            .all(|e| e["actor"] == ACTOR)
     );
     app.stop().await;
 }
