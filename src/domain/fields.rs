@@ -64,6 +64,7 @@ fn matches(pattern: &'static str, value: &str) -> bool {
         .is_some_and(|(_, regex)| regex.is_match(value))
 }
 
+/// At most `max` characters as sent (as the schema's maxLength counts), trimmed.
 fn bounded(field: &'static str, value: &str, max: usize) -> Result<String, FieldError> {
     if value.chars().count() > max {
         return Err(FieldError::new(
@@ -71,7 +72,7 @@ fn bounded(field: &'static str, value: &str, max: usize) -> Result<String, Field
             format!("must be at most {max} characters"),
         ));
     }
-    Ok(value.to_owned())
+    Ok(value.trim().to_owned())
 }
 
 /// Single-line text that must be present: trimmed, at most `max` characters.
@@ -85,7 +86,7 @@ pub fn required_text(field: &'static str, value: &str, max: usize) -> Result<Str
             "must be one line without control characters",
         ));
     }
-    bounded(field, value.trim(), max)
+    bounded(field, value, max)
 }
 
 /// Single-line text where blank means absent.
@@ -134,7 +135,7 @@ pub fn required_long_text(
             "must not contain control characters",
         ));
     }
-    bounded(field, value, max).map(|_| value.trim().to_owned())
+    bounded(field, value, max)
 }
 
 fn optional_matching(
@@ -150,7 +151,7 @@ fn optional_matching(
     if !matches(pattern, value) {
         return Err(FieldError::new(field, complaint));
     }
-    bounded(field, value.trim(), max).map(Some)
+    bounded(field, value, max).map(Some)
 }
 
 /// An email address as given, and its normalised form that identifies a candidate.
