@@ -25,5 +25,6 @@ pub mod interview;
 pub mod keys;
 pub mod message;
 pub mod rate_limit;
+pub mod retention;
 pub mod sniff;
 pub mod status;
