@@ -1,9 +1,16 @@
-//! The intake benchmark's pieces: the baseline server, synthetic PDFs, server
-//! processes, the load generator, statistics and the report.
+//! The benchmarks' pieces. Intake: the baseline server, synthetic PDFs and the
+//! report. Recruiter reads on PostgreSQL: the database, the data generator,
+//! the reads and their report. Shared: server processes, the closed-loop load
+//! generator, statistics and a seeded random generator.
 
 pub mod baseline;
+pub mod generator;
 pub mod load;
 pub mod pdf;
+pub mod pg;
+pub mod read_report;
+pub mod reads;
 pub mod report;
+pub mod rng;
 pub mod server;
 pub mod stats;

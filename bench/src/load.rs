@@ -1,5 +1,6 @@
-//! The load generator: concurrent clients posting multipart applications,
-//! bounded in count and time, plus the one setup call (creating a job).
+//! The load generator: a closed loop of concurrent clients, bounded in count
+//! and time, and the intake's use of it (multipart applications, plus the one
+//! setup call, creating a job).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -86,7 +87,7 @@ impl Target {
 }
 
 /// An error with its causes ("error sending request: ...: connection reset").
-fn chain(err: &dyn std::error::Error) -> String {
+pub fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
@@ -171,22 +172,44 @@ pub async fn run_load(
     requests: usize,
     time_limit: Duration,
 ) -> Result<PhaseResult> {
+    let (http, target, pdf) = (http.clone(), target.clone(), pdf.clone());
+    run_closed_loop(clients, requests, time_limit, move |_, timeout| {
+        let (http, target, pdf) = (http.clone(), target.clone(), pdf.clone());
+        async move { target.apply(&http, &pdf, timeout).await }
+    })
+    .await
+}
+
+/// Issues `requests` requests from `clients` concurrent clients, each issuing
+/// its next request as soon as the previous one is answered (a closed loop),
+/// stopping early at `time_limit`. `request(n, timeout)` makes request number
+/// `n` (0-based, across all clients) and returns its latency or what went
+/// wrong.
+pub async fn run_closed_loop<F, Fut>(
+    clients: usize,
+    requests: usize,
+    time_limit: Duration,
+    request: F,
+) -> Result<PhaseResult>
+where
+    F: Fn(usize, Duration) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<Duration, String>> + Send,
+{
     let issued = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let deadline = start + time_limit;
     let mut tasks = JoinSet::new();
     for _ in 0..clients.max(1) {
-        let (http, target, pdf, issued) =
-            (http.clone(), target.clone(), pdf.clone(), issued.clone());
+        let (request, issued) = (request.clone(), issued.clone());
         tasks.spawn(async move {
             let mut log = ClientLog::default();
-            while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < requests {
+            while Instant::now() < deadline {
+                let n = issued.fetch_add(1, Ordering::Relaxed);
+                if n >= requests {
+                    break;
+                }
                 let left = deadline.saturating_duration_since(Instant::now());
-                log.record(
-                    target
-                        .apply(&http, &pdf, left.max(Duration::from_millis(1)))
-                        .await,
-                );
+                log.record(request(n, left.max(Duration::from_millis(1))).await);
             }
             log
         });

@@ -3,6 +3,8 @@
 
 use bytes::Bytes;
 
+use crate::rng::XorShift;
+
 /// What every synthetic document starts with (what content sniffers look for).
 pub const HEADER: &[u8] = b"%PDF-1.4\n";
 /// What every synthetic document ends with.
@@ -19,13 +21,13 @@ pub fn synthetic_pdf(size: usize) -> Bytes {
     out.extend_from_slice(HEADER);
 
     let filler_len = size - min;
-    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let mut rng = XorShift::new(0x9E37_79B9_7F4A_7C15);
     for i in 0..filler_len {
         let byte = match i % 65 {
             0 => b'%',
             64 => b'\n',
             // Printable ASCII from '!' to '~' (94 characters).
-            _ => b'!' + (rng.next() % 94) as u8,
+            _ => b'!' + (rng.next_u64() % 94) as u8,
         };
         out.push(byte);
     }
@@ -33,20 +35,6 @@ pub fn synthetic_pdf(size: usize) -> Bytes {
     out.extend_from_slice(TRAILER);
     debug_assert_eq!(out.len(), size);
     Bytes::from(out)
-}
-
-/// A tiny xorshift64 generator: enough for filler, no dependency needed.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
 }
 
 #[cfg(test)]

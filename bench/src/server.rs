@@ -18,8 +18,9 @@ pub const SERVE_BASELINE: &str = "--serve-baseline";
 
 /// How long a server may take to answer `/healthz` after it was spawned.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long `applicant-vault keys create` (which also migrates) may take.
-const KEYS_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a service CLI command (`keys create`, `migrate`; both migrate)
+/// may take.
+const CLI_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a server may take to exit after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -53,31 +54,24 @@ impl Server {
     }
 
     /// Creates an admin key for a fresh service database (which migrates it),
-    /// then starts `applicant-vault serve` on a free port.
+    /// then starts `applicant-vault serve` on a free port. The database is a
+    /// SQLite file in the data folder unless `database_url` names another.
     pub async fn start_service(
         bin: &Path,
         work_dir: &Path,
         http: &reqwest::Client,
+        database_url: Option<&str>,
     ) -> Result<Self> {
         let dir = new_data_dir(work_dir, "service-")?;
         let listen = free_listen_addr()?;
-        let env = service_env(dir.path(), &listen);
+        let env = service_env(dir.path(), &listen, database_url);
 
-        let mut keys = Command::new(bin);
-        keys.args(["keys", "create", "--name", "bench", "--role", "admin"]);
-        configure_env(&mut keys, &env);
-        keys.stdin(Stdio::null()).kill_on_drop(true);
-        let out = tokio::time::timeout(KEYS_TIMEOUT, keys.output())
-            .await
-            .context("`applicant-vault keys create` timed out")?
-            .with_context(|| format!("cannot run {}", bin.display()))?;
-        if !out.status.success() {
-            bail!(
-                "`applicant-vault keys create` failed ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
+        let out = run_cli(
+            bin,
+            &["keys", "create", "--name", "bench", "--role", "admin"],
+            &env,
+        )
+        .await?;
         let api_key = String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(str::trim)
@@ -193,15 +187,57 @@ impl Server {
     }
 }
 
-/// The environment that points the service at `dir` and `listen`.
-fn service_env(dir: &Path, listen: &str) -> Vec<(&'static str, String)> {
+/// Runs `applicant-vault migrate` on `database_url`: the service's own
+/// schema, as a deployment gets it.
+pub async fn migrate_service_database(bin: &Path, database_url: &str) -> Result<()> {
+    let env = [
+        ("APPLICANT_VAULT__DATABASE__URL", database_url.to_owned()),
+        ("RUST_LOG", "warn".to_owned()),
+    ];
+    run_cli(bin, &["migrate"], &env).await.map(|_| ())
+}
+
+/// Runs a service CLI command (which migrates first) with `env`; its output
+/// if it succeeded.
+async fn run_cli(
+    bin: &Path,
+    args: &[&str],
+    env: &[(&'static str, String)],
+) -> Result<std::process::Output> {
+    let what = format!("`applicant-vault {}`", args.join(" "));
+    let mut cmd = Command::new(bin);
+    cmd.args(args);
+    configure_env(&mut cmd, env);
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
+    let out = tokio::time::timeout(CLI_TIMEOUT, cmd.output())
+        .await
+        .with_context(|| format!("{what} timed out"))?
+        .with_context(|| format!("cannot run {}", bin.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(out)
+}
+
+/// The environment that points the service at `dir` and `listen`, and at
+/// `database_url` or else a SQLite file in `dir`.
+fn service_env(
+    dir: &Path,
+    listen: &str,
+    database_url: Option<&str>,
+) -> Vec<(&'static str, String)> {
     let dir = dir.display();
+    let database_url = database_url.map_or_else(
+        || format!("sqlite://{dir}/vault.db?mode=rwc"),
+        str::to_owned,
+    );
     vec![
         ("APPLICANT_VAULT__SERVER__LISTEN", listen.to_owned()),
-        (
-            "APPLICANT_VAULT__DATABASE__URL",
-            format!("sqlite://{dir}/vault.db?mode=rwc"),
-        ),
+        ("APPLICANT_VAULT__DATABASE__URL", database_url),
         (
             "APPLICANT_VAULT__STORAGE__URL",
             format!("file://{dir}/objects"),

@@ -183,7 +183,7 @@ impl Bench {
         match (kind, &self.service_bin) {
             (Kind::Baseline, _) => Server::start_baseline(&self.work_dir, &self.http).await,
             (Kind::Service, Some(bin)) => {
-                Server::start_service(bin, &self.work_dir, &self.http).await
+                Server::start_service(bin, &self.work_dir, &self.http, None).await
             }
             (Kind::Service, None) => anyhow::bail!("no service binary (--baseline-only)"),
         }

@@ -1,0 +1,261 @@
+//! Recruiter-read benchmark on PostgreSQL: loads a large synthetic data set,
+//! then measures the application list and detail reads through the service
+//! and, as the baseline, the same SQL straight to PostgreSQL.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use applicant_vault_bench::generator::{self, Size};
+use applicant_vault_bench::load::{self, PhaseResult};
+use applicant_vault_bench::pg::{self, BenchDatabase};
+use applicant_vault_bench::read_report::{ReadReport, ScenarioResult};
+use applicant_vault_bench::reads::{Scenario, ServiceClient, Targets};
+use applicant_vault_bench::server::{self, Server};
+use clap::Parser;
+use sqlx::PgPool;
+
+/// Measures applicant-vault's recruiter reads on PostgreSQL against the same
+/// queries sent straight to the database.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The PostgreSQL server, as a URL to its maintenance database; the bench
+    /// creates its own database next to it.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    database_url: String,
+    /// Concurrent clients, each sending its next request when the previous
+    /// one is answered.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Measured requests per scenario, for the baseline and for the service.
+    #[arg(long, default_value_t = 5000)]
+    requests: usize,
+    /// Unmeasured requests before each measured phase.
+    #[arg(long, default_value_t = 500)]
+    warmup: usize,
+    /// Applications to generate.
+    #[arg(long, default_value_t = 1_000_000)]
+    applications: u64,
+    /// Jobs to spread them over.
+    #[arg(long, default_value_t = 2_000)]
+    jobs: u64,
+    /// Page size of the list requests (the API's `limit`).
+    #[arg(long, default_value_t = 50)]
+    page_size: u64,
+    /// Pages skipped, by cursor, before the deep page.
+    #[arg(long, default_value_t = 200)]
+    depth: u64,
+    /// How many applications to draw as targets.
+    #[arg(long, default_value_t = 2_000)]
+    targets: usize,
+    /// Seed for drawing targets.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Keep the generated database afterwards (rerun with --reuse-db NAME).
+    #[arg(long)]
+    keep_db: bool,
+    /// Use this database from an earlier --keep-db run instead of generating
+    /// one; it is kept.
+    #[arg(long, value_name = "NAME")]
+    reuse_db: Option<String>,
+    /// Upper bound on each phase's duration, seconds.
+    #[arg(long, default_value_t = 600)]
+    time_limit_secs: u64,
+    /// Where the service's temporary data folder goes (default:
+    /// <target>/bench-tmp).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> Result<ExitCode> {
+    let args = Args::parse();
+    let bin = server::service_binary()?;
+    let db = match &args.reuse_db {
+        Some(name) => BenchDatabase::reuse(&args.database_url, name).await?,
+        None => {
+            let name = format!("av_read_bench_{}", std::process::id());
+            BenchDatabase::create(&args.database_url, &name).await?
+        }
+    };
+    eprintln!("database {}", db.name);
+
+    // On Ctrl-C the run is dropped, which kills the service, and the
+    // database is still dropped below.
+    let outcome = tokio::select! {
+        outcome = run(&args, &bin, &db) => outcome,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+
+    if args.keep_db || args.reuse_db.is_some() {
+        eprintln!(
+            "kept database {}; rerun with --reuse-db {}",
+            db.name, db.name
+        );
+    } else if let Err(err) = db.drop_database().await {
+        eprintln!("!!! {err:#}");
+    }
+    let report = outcome?;
+    print!("{}", report.render());
+    // A missed target is a finding, not a failure; failed requests are.
+    Ok(if report.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Loads (unless reused), picks targets, then runs every scenario against
+/// the baseline and the service.
+async fn run(args: &Args, bin: &std::path::Path, db: &BenchDatabase) -> Result<ReadReport> {
+    if db.fresh {
+        server::migrate_service_database(bin, &db.url).await?;
+        let size = Size {
+            applications: args.applications,
+            jobs: args.jobs,
+        };
+        eprintln!(
+            "load: {} applications over {} jobs",
+            size.applications, size.jobs
+        );
+        let mut conn = pg::connect(&db.url).await?;
+        let took = generator::load(&mut conn, size).await?;
+        eprintln!("load: done in {:.0} s", took.as_secs_f64());
+    }
+    let counts = generator::counts(&mut pg::connect(&db.url).await?).await?;
+    let dataset = format!(
+        "recruiter reads on PostgreSQL ({}): {}",
+        db.name,
+        counts
+            .iter()
+            .map(|(table, n)| format!("{n} {table}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    eprintln!("{dataset}");
+
+    let clients = u32::try_from(args.clients.max(1))?;
+    let pool = db.pool(clients).await?;
+    let targets =
+        Arc::new(Targets::pick(&pool, args.seed, args.targets, args.page_size, args.depth).await?);
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .build()?;
+    let work_dir = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| server::target_dir().join("bench-tmp"));
+    let service = Server::start_service(bin, &work_dir, &http, Some(&db.url)).await?;
+    let client = ServiceClient {
+        http,
+        base_url: service.base_url.clone(),
+        api_key: service.api_key.clone(),
+    };
+    let measured = measure_all(args, &pool, &client, &targets).await;
+    service.stop().await?;
+    pool.close().await;
+
+    Ok(ReadReport {
+        dataset,
+        clients: args.clients,
+        requests: args.requests,
+        scenarios: measured?,
+    })
+}
+
+async fn measure_all(
+    args: &Args,
+    pool: &PgPool,
+    client: &ServiceClient,
+    targets: &Arc<Targets>,
+) -> Result<Vec<ScenarioResult>> {
+    let first = &targets.deep[0];
+    eprintln!(
+        "checking the deep-page cursor: walking {} pages of status={} through the API",
+        targets.depth, first.status
+    );
+    client.check_deep_cursor(targets, first).await?;
+
+    let mut results = Vec::new();
+    for scenario in Scenario::ALL {
+        eprintln!("{}: baseline", scenario.name());
+        let (on_pool, with) = (pool.clone(), targets.clone());
+        let baseline = phases(args, move |n| {
+            let (pool, targets) = (on_pool.clone(), with.clone());
+            async move { targets.query(&pool, scenario, n).await }
+        })
+        .await?;
+        eprintln!("{}: service", scenario.name());
+        let (to_service, with) = (client.clone(), targets.clone());
+        let service = phases(args, move |n| {
+            let (client, targets) = (to_service.clone(), with.clone());
+            async move {
+                let path = targets.http_path(scenario, n);
+                client.get(&path, REQUEST_TIMEOUT).await
+            }
+        })
+        .await?;
+        results.push(ScenarioResult {
+            name: scenario.name(),
+            detail: detail(scenario, targets),
+            baseline,
+            service,
+        });
+    }
+    Ok(results)
+}
+
+/// How long one request may take before it counts as failed.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A warm-up phase, then the measured one, with the same request maker.
+async fn phases<F, Fut>(args: &Args, request: F) -> Result<PhaseResult>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<Duration, String>> + Send,
+{
+    let limit = Duration::from_secs(args.time_limit_secs.max(1));
+    let run = |count: usize, offset: usize| {
+        let request = request.clone();
+        load::run_closed_loop(args.clients, count, limit, move |n, _| request(offset + n))
+    };
+    let warmup = run(args.warmup, 0).await?;
+    if warmup.failed() {
+        eprintln!(
+            "!!! warm-up: {} of the requests failed",
+            warmup.summary.errors + warmup.not_sent
+        );
+        for err in &warmup.sample_errors {
+            eprintln!("!!!   {err}");
+        }
+    }
+    // The measured requests start where the warm-up stopped, so they are
+    // not all answered from what the warm-up just brought into memory.
+    run(args.requests, args.warmup).await
+}
+
+/// Which filters and targets a scenario used.
+fn detail(scenario: Scenario, targets: &Targets) -> String {
+    match scenario {
+        Scenario::FirstPage => format!(
+            "job_id and status of {} randomly drawn applications, limit={}",
+            targets.job_status.len(),
+            targets.page_size
+        ),
+        Scenario::DeepPage => format!(
+            "status only (a job has too few applications for {} pages), {} pages of {} skipped by cursor, statuses {}",
+            targets.depth + 1,
+            targets.depth,
+            targets.page_size,
+            targets.deep_statuses().join(", ")
+        ),
+        Scenario::Get => format!(
+            "{} randomly drawn application ids (application + candidate, documents)",
+            targets.ids.len()
+        ),
+    }
+}
