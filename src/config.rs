@@ -7,6 +7,11 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 use toml::{Table, Value};
 
+use crate::domain::{
+    retention::{self, Policy, Rule},
+    status::ApplicationStatus,
+};
+
 const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 const ENV_PREFIX: &str = "APPLICANT_VAULT__";
 
@@ -18,6 +23,8 @@ pub struct Settings {
     pub uploads: UploadSettings,
     pub careers: CareersSettings,
     pub mail: MailSettings,
+    pub retention: RetentionSettings,
+    pub consent: ConsentSettings,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -85,7 +92,102 @@ pub struct MailSettings {
     pub poll_interval_secs: u64,
 }
 
+/// Durations in human form (`180d`, `26w`, `2s`); see `domain::retention`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RetentionSettings {
+    pub after_decision: String,
+    pub after_inactivity: String,
+    pub purge_interval: String,
+    #[serde(default)]
+    pub rules: Vec<RuleSettings>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSettings {
+    pub country: Option<String>,
+    pub outcome: Option<String>,
+    pub after: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ConsentSettings {
+    pub extension: String,
+    pub max_total: String,
+    pub reminder_before: String,
+    pub link_ttl: String,
+}
+
 impl Settings {
+    /// The retention policy, checked: each error names its key.
+    pub fn policy(&self) -> anyhow::Result<Policy> {
+        let duration = |key: &str, text: &str| {
+            retention::parse_duration(text).map_err(|err| anyhow::anyhow!("{key}: {err}"))
+        };
+        let rules = self
+            .retention
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| {
+                let outcome = match rule.outcome.as_deref() {
+                    None => None,
+                    Some(text) => Some(
+                        ApplicationStatus::parse(text)
+                            .filter(|s| s.is_final())
+                            .with_context(|| {
+                                format!(
+                                    "retention.rules[{i}].outcome: {text:?} is not hired, rejected or withdrawn"
+                                )
+                            })?,
+                    ),
+                };
+                let country = match rule.country.as_deref() {
+                    None => None,
+                    Some(code) => Some(
+                        crate::domain::fields::country("country", code)
+                            .map_err(|_| anyhow::anyhow!("retention.rules[{i}].country: {code:?} is not an ISO 3166-1 alpha-2 code"))?,
+                    ),
+                };
+                Ok(Rule {
+                    country,
+                    outcome,
+                    after: duration(&format!("retention.rules[{i}].after"), &rule.after)?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let policy = Policy {
+            after_decision: duration("retention.after_decision", &self.retention.after_decision)?,
+            after_inactivity: duration(
+                "retention.after_inactivity",
+                &self.retention.after_inactivity,
+            )?,
+            rules,
+            extension: duration("consent.extension", &self.consent.extension)?,
+            max_total: duration("consent.max_total", &self.consent.max_total)?,
+            reminder_before: duration("consent.reminder_before", &self.consent.reminder_before)?,
+        };
+        if policy.extension > policy.max_total {
+            bail!(
+                "consent.extension ({}) is beyond consent.max_total ({})",
+                self.consent.extension,
+                self.consent.max_total
+            );
+        }
+        Ok(policy)
+    }
+
+    pub fn purge_interval(&self) -> Duration {
+        retention::parse_duration(&self.retention.purge_interval)
+            .ok()
+            .and_then(|d| d.to_std().ok())
+            .unwrap_or(Duration::from_secs(3600))
+    }
+
+    pub fn link_ttl(&self) -> chrono::TimeDelta {
+        retention::parse_duration(&self.consent.link_ttl).unwrap_or(chrono::TimeDelta::days(30))
+    }
+
     /// Loads the layered settings from the real process environment.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let overlay = match file {
@@ -136,7 +238,15 @@ impl Settings {
         if self.database.max_connections == 0 {
             bail!("database.max_connections must be positive");
         }
-        self.mail.validate()
+        self.mail.validate()?;
+        self.policy()?;
+        let positive = |key: &str, text: &str| match retention::parse_duration(text) {
+            Ok(d) if d > chrono::TimeDelta::zero() => Ok(()),
+            Ok(_) => bail!("{key} must be longer than zero"),
+            Err(err) => bail!("{key}: {err}"),
+        };
+        positive("retention.purge_interval", &self.retention.purge_interval)?;
+        positive("consent.link_ttl", &self.consent.link_ttl)
     }
 }
 
@@ -269,6 +379,61 @@ fn parse_list(raw: &str) -> anyhow::Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_retention_policy_reads_rules_from_a_file() {
+        let file = r#"
+            [retention]
+            after_decision = "26w"
+            [[retention.rules]]
+            country = "DE"
+            outcome = "rejected"
+            after = "120d"
+        "#;
+        let settings = Settings::from_layers(Some(file), std::iter::empty()).unwrap();
+        let policy = settings.policy().unwrap();
+        assert_eq!(policy.after_decision, chrono::TimeDelta::weeks(26));
+        assert_eq!(policy.rules.len(), 1);
+        assert_eq!(policy.rules[0].outcome, Some(ApplicationStatus::Rejected));
+        assert_eq!(settings.purge_interval(), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn an_invalid_policy_is_refused_naming_the_key() {
+        let cases = [
+            (
+                "[retention]\nafter_decision = \"soon\"",
+                "retention.after_decision",
+            ),
+            (
+                "[[retention.rules]]\noutcome = \"screening\"\nafter = \"1d\"",
+                "retention.rules[0].outcome",
+            ),
+            (
+                "[[retention.rules]]\ncountry = \"XX\"\nafter = \"1d\"",
+                "retention.rules[0].country",
+            ),
+            (
+                "[[retention.rules]]\nafter = \"3y\"",
+                "retention.rules[0].after",
+            ),
+            ("[consent]\nextension = \"800d\"", "consent.extension"),
+            (
+                "[retention]\npurge_interval = \"0s\"",
+                "retention.purge_interval",
+            ),
+        ];
+        for (file, key) in cases {
+            let err = Settings::from_layers(Some(file), std::iter::empty()).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{file}: {err:#}");
+        }
+        let env = [(
+            "APPLICANT_VAULT__CONSENT__MAX_TOTAL".to_owned(),
+            "10d".to_owned(),
+        )];
+        let err = Settings::from_layers(None, env).unwrap_err();
+        assert!(format!("{err:#}").contains("consent.max_total"));
+    }
 
     #[test]
     fn the_production_example_is_valid() {

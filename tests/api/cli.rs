@@ -172,3 +172,19 @@ async fn serve_logs_no_personal_data_and_stops_on_sigterm() {
         assert!(!logs.contains(personal), "{personal} in the logs:\n{logs}");
     }
 }
+
+#[test]
+fn serve_refuses_an_invalid_retention_policy_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_applicant-vault"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("APPLICANT_VAULT__SERVER__LISTEN", "127.0.0.1:0")
+        .env("APPLICANT_VAULT__RETENTION__AFTER_DECISION", "soon")
+        .output()
+        .expect("running serve");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("retention.after_decision"), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "nothing was started");
+}
