@@ -23,7 +23,7 @@ use crate::{
     api,
     blobs::Blobs,
     config::Settings,
-    domain::rate_limit::RateLimiter,
+    domain::{rate_limit::RateLimiter, retention::Policy},
     error::{json_errors, json_response},
     jobs,
     store::{self, writer::Writer},
@@ -41,6 +41,8 @@ pub struct AppState {
     pub writer: Writer,
     pub blobs: Blobs,
     pub settings: Arc<Settings>,
+    /// The retention policy, checked when the settings were loaded.
+    pub policy: Arc<Policy>,
     pub limiter: Arc<Mutex<RateLimiter<Option<IpAddr>>>>,
     /// Wakes the mail deliverer when a mail is queued.
     pub mail_queued: Arc<tokio::sync::Notify>,
@@ -59,7 +61,11 @@ impl AppState {
 
     pub fn new(settings: Settings, db: DatabaseConnection, writer: Writer, blobs: Blobs) -> Self {
         let limiter = RateLimiter::new(settings.careers.rate_limit_per_minute);
+        let policy = settings
+            .policy()
+            .expect("settings are validated when they are loaded");
         Self {
+            policy: Arc::new(policy),
             db,
             writer,
             blobs,

@@ -67,7 +67,48 @@ pub struct Application {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     decided_at: Option<DateTime<Utc>>,
+    /// When its data will be deleted, as things stand now.
+    purge_after: Option<DateTime<Utc>>,
+    /// Why `purge_after` is what it is.
+    retention: Option<RetentionView>,
     documents: Vec<Document>,
+}
+
+/// How an application's deletion date is set.
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct RetentionView {
+    /// `after_decision`, `after_inactivity`, `rules[i](country=…,outcome=…)`,
+    /// `consent` (extended by the candidate) or `erasure` (asked to be deleted).
+    rule: String,
+    /// When the recruitment procedure ended for it; absent while it runs.
+    clock_start: Option<DateTime<Utc>>,
+    /// The period the rule gives, in seconds.
+    period_seconds: i64,
+    /// Until when a consent extension keeps it.
+    extended_until: Option<DateTime<Utc>>,
+    /// A legal hold stops its deletion.
+    held: bool,
+}
+
+impl Application {
+    /// The view of a stored application, with the retention that applies now.
+    pub async fn of(state: &AppState, record: ApplicationRecord) -> ApiResult<Self> {
+        let facts = store::retention::facts(&state.db, &record.application).await?;
+        let mut view = Self::from(record);
+        if let Some(facts) = facts {
+            let retention = state.policy.retention(&facts, Utc::now());
+            view.purge_after = Some(retention.purge_after);
+            view.retention = Some(RetentionView {
+                rule: retention.rule,
+                clock_start: retention.clock_start,
+                period_seconds: retention.period.num_seconds(),
+                extended_until: retention.extended_until,
+                held: retention.held,
+            });
+        }
+        Ok(view)
+    }
 }
 
 /// A row of the application list.
@@ -155,6 +196,8 @@ impl From<ApplicationRecord> for Application {
             created_at: app.created_at,
             updated_at: app.updated_at,
             decided_at: app.decided_at,
+            purge_after: None,
+            retention: None,
             documents: documents.into_iter().map(Document::from).collect(),
         }
     }
@@ -272,7 +315,8 @@ impl ApplicationsApi {
             None,
         )
         .await?;
-        Ok(ApplicationResponse::Ok(Json(record.into())))
+        let view = Application::of(&state, record).await?;
+        Ok(ApplicationResponse::Ok(Json(view)))
     }
 
     /// Correct the candidate's details (rectification). Roles: recruiter, admin.
@@ -347,7 +391,8 @@ impl ApplicationsApi {
         let record = store::applications::get(&state.db, id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
-        Ok(ApplicationResponse::Ok(Json(record.into())))
+        let view = Application::of(&state, record).await?;
+        Ok(ApplicationResponse::Ok(Json(view)))
     }
 }
 

@@ -152,7 +152,9 @@ pub(super) async fn submit(
         Ok(record) => {
             state.mail_queued.notify_one();
             tracing::info!(application_id = %application_id, job_id = %job.id, "application received");
-            Ok(SubmitResponse::Created(Json(Application::from(record))))
+            Ok(SubmitResponse::Created(Json(
+                Application::of(state, record).await?,
+            )))
         }
         Err(err) => {
             forget(state, &stored).await;
@@ -297,5 +299,6 @@ async fn answer(state: &AppState, application_id: Uuid) -> ApiResult<SubmitRespo
     let record = store::applications::get(&state.db, application_id)
         .await?
         .ok_or_else(|| ApiError::not_found("application"))?;
-    Ok(SubmitResponse::Created(Json(Application::from(record))))
+    let view = Application::of(state, record).await?;
+    Ok(SubmitResponse::Created(Json(view)))
 }

@@ -111,7 +111,8 @@ impl PipelineApi {
         let record = store::applications::get(&state.db, id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
-        Ok(MoveResponse::Moved(Json(record.into())))
+        let view = Application::of(&state, record).await?;
+        Ok(MoveResponse::Moved(Json(view)))
     }
 
     /// An application's status changes and audit events, oldest first.

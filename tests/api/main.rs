@@ -12,4 +12,5 @@ mod notes;
 mod operations;
 mod pipeline;
 mod reads;
+mod retention;
 mod smtp_sink;
