@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_core;
 mod m20261125_000002_status_changes;
 mod m20261125_000003_recruiter_workflow;
+mod m20261125_000004_holds_and_consents;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_core::Migration),
             Box::new(m20261125_000002_status_changes::Migration),
             Box::new(m20261125_000003_recruiter_workflow::Migration),
+            Box::new(m20261125_000004_holds_and_consents::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod messages;
 pub mod notes;
 pub mod pipeline;
+pub mod retention;
 pub mod text;
 pub mod upload;
 
@@ -81,6 +82,7 @@ pub type Api = (
     notes::NotesApi,
     interviews::InterviewsApi,
     messages::MessagesApi,
+    retention::RetentionApi,
     documents::DocumentsApi,
     api_keys::ApiKeysApi,
     audit::AuditApi,
@@ -96,6 +98,7 @@ pub fn service(server_url: &str) -> OpenApiService<Api, ()> {
             notes::NotesApi,
             interviews::InterviewsApi,
             messages::MessagesApi,
+            retention::RetentionApi,
             documents::DocumentsApi,
             api_keys::ApiKeysApi,
             audit::AuditApi,
@@ -131,6 +134,8 @@ pub const PATTERNS: &[(&str, &[(&str, &str)])] = &[
     ("StatusMove", &[("reason", MULTILINE)]),
     ("NoteBody", &[("body", PARAGRAPHS)]),
     ("MessageDraft", &[("subject", TEXT), ("body", PARAGRAPHS)]),
+    ("HoldRequest", &[("reason", PARAGRAPHS)]),
+    ("ConsentRequest", &[("evidence", PARAGRAPHS)]),
     (
         "NewInterview",
         &[
@@ -182,6 +187,8 @@ pub const MAX_LENGTHS: &[(&str, &str, usize)] = &[
     ("NoteBody", "body", notes::MAX_NOTE),
     ("MessageDraft", "subject", messages::MAX_SUBJECT),
     ("MessageDraft", "body", messages::MAX_BODY),
+    ("HoldRequest", "reason", retention::MAX_REASON),
+    ("ConsentRequest", "evidence", retention::MAX_REASON),
     (
         "NewInterview",
         "interviewers[]",

@@ -2,8 +2,25 @@
 //! policy and the time: when its data must go, and why.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use poem_openapi::Enum;
 
 use super::status::ApplicationStatus;
+
+/// What a consent says about keeping an application.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ConsentKind {
+    /// Keep it `consent.extension` longer (never past `consent.max_total`).
+    #[default]
+    Extension,
+    /// Delete it now.
+    Erasure,
+}
+
+stored_as_text!(ConsentKind {
+    Extension => "extension",
+    Erasure => "erasure",
+});
 
 /// Parses a duration in human form: a whole number and a unit, `s`, `m`,
 /// `h`, `d` or `w` (`180d`, `26w`, `2s`).

@@ -99,3 +99,140 @@ async fn the_purge_date_follows_the_procedure_and_the_candidates_consent() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn holds_and_recorded_consents_change_the_schedule_and_are_on_the_history() {
+    let app = spawn_app_with(&[
+        ("retention.after_decision", "10d"),
+        ("consent.extension", "40d"),
+        ("consent.max_total", "50d"),
+    ])
+    .await;
+    let job = app.create_job("FR").await;
+    let id = app
+        .submit_ok(ApplicationForm::new(&job, "hold@example.com"))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let status = format!("/v1/applications/{id}/status");
+    let decided: Value = app
+        .send_json(
+            Method::POST,
+            &app.admin_key,
+            &status,
+            &json!({ "status": "withdrawn" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let decided_at = time(&decided["decided_at"]);
+    let path = format!("/v1/applications/{id}");
+    let read = || app.get_json(&app.admin_key, &path);
+
+    let hold = format!("/v1/applications/{id}/legal-hold");
+    let recruiter = app.create_key("recruiter", false).await;
+    let refused = app
+        .send_json(
+            Method::PUT,
+            &recruiter,
+            &hold,
+            &json!({ "reason": "lawsuit" }),
+        )
+        .await;
+    assert_eq!(refused.status(), 403, "holds are for admins");
+    let placed = app
+        .act(
+            Method::PUT,
+            &app.admin_key,
+            &hold,
+            &json!({ "reason": "Pending lawsuit 2026-17" }),
+        )
+        .await;
+    assert_eq!(placed.status(), 200);
+    assert_eq!(read().await["retention"]["held"], true);
+    let replaced = app
+        .act(
+            Method::PUT,
+            &app.admin_key,
+            &hold,
+            &json!({ "reason": "Pending lawsuit", "until": "2020-01-01T00:00:00Z" }),
+        )
+        .await;
+    assert_eq!(replaced.status(), 200);
+    assert_eq!(
+        read().await["retention"]["held"],
+        false,
+        "a hold that ran out holds nothing"
+    );
+    assert_eq!(
+        app.send_json(Method::DELETE, &app.admin_key, &hold, &Value::Null)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        app.send_json(Method::DELETE, &app.admin_key, &hold, &Value::Null)
+            .await
+            .status(),
+        404
+    );
+
+    let consents = format!("/v1/applications/{id}/consents");
+    let extended = app
+        .act(
+            Method::POST,
+            &recruiter,
+            &consents,
+            &json!({ "evidence": "Asked by phone on 2026-11-25" }),
+        )
+        .await;
+    assert_eq!(extended.status(), 201);
+    let extended: Value = extended.json().await.unwrap();
+    assert_eq!(extended["kind"], "extension");
+    let after = read().await;
+    assert_eq!(after["retention"]["rule"], "consent");
+    assert_eq!(
+        time(&after["purge_after"]) - time(&extended["granted_at"]),
+        TimeDelta::days(40),
+        "kept `consent.extension` from the grant"
+    );
+    assert!(time(&after["purge_after"]) <= decided_at + TimeDelta::days(50));
+    let erased = app
+        .act(
+            Method::POST,
+            &recruiter,
+            &consents,
+            &json!({ "evidence": "Letter of 2026-11-25", "kind": "erasure" }),
+        )
+        .await;
+    assert_eq!(erased.status(), 201);
+    let after = read().await;
+    assert_eq!(after["retention"]["rule"], "erasure");
+    assert!(time(&after["purge_after"]) <= Utc::now());
+
+    for (body, status) in [
+        (json!({ "evidence": "  " }), 422),
+        (json!({ "evidence": "x", "kind": "forever" }), 400),
+        (json!({ "evidence": "x", "kind": null }), 400),
+    ] {
+        assert_eq!(
+            app.send_json(Method::POST, &recruiter, &consents, &body)
+                .await
+                .status(),
+            status,
+            "{body}"
+        );
+    }
+    let no_reason = app
+        .send_json(Method::PUT, &app.admin_key, &hold, &json!({ "reason": "" }))
+        .await;
+    assert_eq!(no_reason.status(), 422);
+    app.assert_history_has(
+        &id,
+        &["legal_hold.placed", "legal_hold.lifted", "consent.recorded"],
+    )
+    .await;
+    app.stop().await;
+}
