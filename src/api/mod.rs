@@ -215,6 +215,7 @@ pub fn document(server_url: &str) -> serde_json::Value {
     for (schema, field, max) in MAX_LENGTHS {
         property(&mut document, schema, field)["maxLength"] = serde_json::Value::from(*max);
     }
+    add_links(&mut document);
     let form = intake_form(&mut document);
     // Unknown form fields are refused (`deny_unknown_fields`); say so.
     form["schema"]["additionalProperties"] = serde_json::Value::Bool(false);
@@ -223,6 +224,74 @@ pub fn document(server_url: &str) -> serde_json::Value {
         "picture": { "contentType": DocumentKind::Picture.content_types().join(", ") },
     });
     document
+}
+
+/// Where a created resource's id can be used next: OpenAPI links from each
+/// create operation's answer to the operations on what it created, so that
+/// clients (and stateful API testers) can follow them.
+const LINKS: &[(&str, &str, &str, &[(&str, &str)])] = &[
+    // (path prefix of the linked operations, creating path, its status, parameters)
+    (
+        "/v1/applications/{id}",
+        "/v1/applications",
+        "201",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "/v1/applications/{id}/documents/{document_id}",
+        "/v1/applications",
+        "201",
+        &[
+            ("id", "$response.body#/id"),
+            ("document_id", "$response.body#/documents/0/id"),
+        ],
+    ),
+    (
+        "/v1/applications/{id}/notes/{note_id}",
+        "/v1/applications/{id}/notes",
+        "201",
+        &[("id", "$request.path.id"), ("note_id", "$response.body#/id")],
+    ),
+    (
+        "/v1/applications/{id}/interviews/{interview_id}",
+        "/v1/applications/{id}/interviews",
+        "201",
+        &[
+            ("id", "$request.path.id"),
+            ("interview_id", "$response.body#/id"),
+        ],
+    ),
+];
+
+fn add_links(document: &mut serde_json::Value) {
+    let paths = document["paths"].as_object().cloned().unwrap_or_default();
+    for (prefix, creator, status, parameters) in LINKS {
+        let params: std::collections::BTreeSet<&str> =
+            parameters.iter().map(|(name, _)| *name).collect();
+        for (path, operations) in &paths {
+            let path_params: std::collections::BTreeSet<&str> = path
+                .split('/')
+                .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            if !path.starts_with(prefix) || path_params != params {
+                continue;
+            }
+            for operation in operations.as_object().into_iter().flat_map(|o| o.values()) {
+                let Some(operation_id) = operation["operationId"].as_str() else {
+                    continue;
+                };
+                let response = &mut document["paths"][*creator]["post"]["responses"][*status];
+                assert!(response.is_object(), "POST {creator} answers {status}");
+                response["links"][operation_id] = serde_json::json!({
+                    "operationId": operation_id,
+                    "parameters": parameters
+                        .iter()
+                        .map(|(name, value)| (name.to_string(), serde_json::Value::from(*value)))
+                        .collect::<serde_json::Map<_, _>>(),
+                });
+            }
+        }
+    }
 }
 
 /// A property of a named schema (or of the intake form); `name[]` stands for
