@@ -226,11 +226,19 @@ pub fn document(server_url: &str) -> serde_json::Value {
     document
 }
 
+/// The path prefix of the linked operations, the creating path, its answer's
+/// status, and each parameter's source.
+type Link = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 /// Where a created resource's id can be used next: OpenAPI links from each
 /// create operation's answer to the operations on what it created, so that
 /// clients (and stateful API testers) can follow them.
-const LINKS: &[(&str, &str, &str, &[(&str, &str)])] = &[
-    // (path prefix of the linked operations, creating path, its status, parameters)
+const LINKS: &[Link] = &[
     (
         "/v1/applications/{id}",
         "/v1/applications",
@@ -250,7 +258,10 @@ const LINKS: &[(&str, &str, &str, &[(&str, &str)])] = &[
         "/v1/applications/{id}/notes/{note_id}",
         "/v1/applications/{id}/notes",
         "201",
-        &[("id", "$request.path.id"), ("note_id", "$response.body#/id")],
+        &[
+            ("id", "$request.path.id"),
+            ("note_id", "$response.body#/id"),
+        ],
     ),
     (
         "/v1/applications/{id}/interviews/{interview_id}",
