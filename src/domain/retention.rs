@@ -107,7 +107,8 @@ pub struct Facts {
     pub reopened_at: Option<DateTime<Utc>>,
     pub last_activity: DateTime<Utc>,
     pub talent_pool_consent: bool,
-    /// When the candidate (or a recruiter for them) extended consent.
+    /// When the candidate (or a recruiter for them) extended consent; only
+    /// the latest counts, since every extension runs from its grant.
     pub extensions: Vec<DateTime<Utc>>,
     /// When the candidate asked to be deleted now.
     pub erase_requested_at: Option<DateTime<Utc>>,

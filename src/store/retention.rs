@@ -1,63 +1,87 @@
 //! What an application's retention depends on, read from the database.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, QueryOrder, prelude::*};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, prelude::*,
+};
 
 use super::{
     audit::Actor,
-    entity::{application, consent, job, legal_hold, status_change},
+    entity::{application, consent, legal_hold},
 };
 use crate::domain::{
     retention::{ConsentKind, Facts, Hold},
     status::ApplicationStatus,
 };
 
-/// The facts of one application (none when it or its job is gone).
+#[derive(FromQueryResult)]
+struct FactsRow {
+    country: String,
+    closed_at: Option<DateTime<Utc>>,
+    reopened_at: Option<DateTime<Utc>>,
+    extended_at: Option<DateTime<Utc>>,
+    erasure_at: Option<DateTime<Utc>>,
+    holds: i64,
+    hold_until: Option<DateTime<Utc>>,
+}
+
+/// The facts of one application (none when its job is gone), in one query:
+/// its job, its last reopening, its latest consents (only the latest of each
+/// kind matters) and its hold.
 pub async fn facts(
     db: &impl ConnectionTrait,
     application: &application::Model,
 ) -> Result<Option<Facts>, DbErr> {
-    let Some(job) = job::Entity::find_by_id(application.job_id).one(db).await? else {
+    let backend = db.get_database_backend();
+    let mut n = 0;
+    let mut p = || {
+        n += 1;
+        match backend {
+            DbBackend::Postgres => format!("${n}"),
+            _ => "?".to_owned(),
+        }
+    };
+    let sql = format!(
+        "SELECT j.country AS country, j.closed_at AS closed_at, \
+         (SELECT MAX(s.at) FROM status_changes s WHERE s.application_id = {} \
+            AND s.from_status IN ('{rejected}', '{withdrawn}')) AS reopened_at, \
+         (SELECT MAX(c.granted_at) FROM consents c WHERE c.application_id = {} \
+            AND c.kind = '{extension}') AS extended_at, \
+         (SELECT MAX(c.granted_at) FROM consents c WHERE c.application_id = {} \
+            AND c.kind = '{erasure}') AS erasure_at, \
+         (SELECT COUNT(*) FROM legal_holds h WHERE h.application_id = {}) AS holds, \
+         (SELECT h.until FROM legal_holds h WHERE h.application_id = {}) AS hold_until \
+         FROM jobs j WHERE j.id = {}",
+        p(),
+        p(),
+        p(),
+        p(),
+        p(),
+        p(),
+        rejected = ApplicationStatus::Rejected.as_str(),
+        withdrawn = ApplicationStatus::Withdrawn.as_str(),
+        extension = ConsentKind::Extension.as_str(),
+        erasure = ConsentKind::Erasure.as_str(),
+    );
+    let id = application.id;
+    let values = [id, id, id, id, id, application.job_id].map(Value::from);
+    let statement = Statement::from_sql_and_values(backend, sql, values);
+    let Some(row) = FactsRow::find_by_statement(statement).one(db).await? else {
         return Ok(None);
     };
-    let reopening = [
-        ApplicationStatus::Rejected.as_str(),
-        ApplicationStatus::Withdrawn.as_str(),
-    ];
-    let reopened_at = status_change::Entity::find()
-        .filter(status_change::Column::ApplicationId.eq(application.id))
-        .filter(status_change::Column::FromStatus.is_in(reopening))
-        .order_by_desc(status_change::Column::Id)
-        .one(db)
-        .await?
-        .map(|change| change.at);
-    let consents = consent::Entity::find()
-        .filter(consent::Column::ApplicationId.eq(application.id))
-        .order_by_asc(consent::Column::GrantedAt)
-        .all(db)
-        .await?;
-    let hold = legal_hold::Entity::find_by_id(application.id)
-        .one(db)
-        .await?;
     Ok(Some(Facts {
         status: ApplicationStatus::parse(&application.status),
         decided_at: application.decided_at,
-        job_country: job.country,
-        job_closed_at: job.closed_at,
-        reopened_at,
+        job_country: row.country,
+        job_closed_at: row.closed_at,
+        reopened_at: row.reopened_at,
         last_activity: application.updated_at,
         talent_pool_consent: application.talent_pool_consent,
-        extensions: consents
-            .iter()
-            .filter(|c| c.kind == ConsentKind::Extension.as_str())
-            .map(|c| c.granted_at)
-            .collect(),
-        erase_requested_at: consents
-            .iter()
-            .filter(|c| c.kind == ConsentKind::Erasure.as_str())
-            .map(|c| c.granted_at)
-            .max(),
-        hold: hold.map(|hold| Hold { until: hold.until }),
+        extensions: row.extended_at.into_iter().collect(),
+        erase_requested_at: row.erasure_at,
+        hold: (row.holds > 0).then_some(Hold {
+            until: row.hold_until,
+        }),
     }))
 }
 
