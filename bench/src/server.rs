@@ -55,16 +55,17 @@ impl Server {
 
     /// Creates an admin key for a fresh service database (which migrates it),
     /// then starts `applicant-vault serve` on a free port. The database is a
-    /// SQLite file in the data folder unless `database_url` names another.
+    /// SQLite file in the data folder unless `database` names another, with
+    /// the connection pool size to give the service.
     pub async fn start_service(
         bin: &Path,
         work_dir: &Path,
         http: &reqwest::Client,
-        database_url: Option<&str>,
+        database: Option<(&str, u32)>,
     ) -> Result<Self> {
         let dir = new_data_dir(work_dir, "service-")?;
         let listen = free_listen_addr()?;
-        let env = service_env(dir.path(), &listen, database_url);
+        let env = service_env(dir.path(), &listen, database);
 
         let out = run_cli(
             bin,
@@ -228,14 +229,14 @@ async fn run_cli(
 fn service_env(
     dir: &Path,
     listen: &str,
-    database_url: Option<&str>,
+    database: Option<(&str, u32)>,
 ) -> Vec<(&'static str, String)> {
     let dir = dir.display();
-    let database_url = database_url.map_or_else(
+    let database_url = database.map_or_else(
         || format!("sqlite://{dir}/vault.db?mode=rwc"),
-        str::to_owned,
+        |(url, _)| url.to_owned(),
     );
-    vec![
+    let mut env = vec![
         ("APPLICANT_VAULT__SERVER__LISTEN", listen.to_owned()),
         ("APPLICANT_VAULT__DATABASE__URL", database_url),
         (
@@ -244,7 +245,14 @@ fn service_env(
         ),
         ("APPLICANT_VAULT__MAIL__DIR", format!("{dir}/mail")),
         ("RUST_LOG", "warn".to_owned()),
-    ]
+    ];
+    if let Some((_, connections)) = database {
+        env.push((
+            "APPLICANT_VAULT__DATABASE__MAX_CONNECTIONS",
+            connections.to_string(),
+        ));
+    }
+    env
 }
 
 /// Sets `env` on `cmd`, dropping any other inherited service settings so a

@@ -149,7 +149,8 @@ async fn run(args: &Args, bin: &std::path::Path, db: &BenchDatabase) -> Result<R
         .work_dir
         .clone()
         .unwrap_or_else(|| server::target_dir().join("bench-tmp"));
-    let service = Server::start_service(bin, &work_dir, &http, Some(&db.url)).await?;
+    // The same connection budget as the baseline's pool.
+    let service = Server::start_service(bin, &work_dir, &http, Some((&db.url, clients))).await?;
     let client = ServiceClient {
         http,
         base_url: service.base_url.clone(),
