@@ -54,6 +54,9 @@ async fn sweep_periodically(state: AppState) {
     }
 }
 
+/// How long the deliverer waits for more mail once some is queued.
+const GATHER: Duration = Duration::from_millis(200);
+
 /// Delivers mail when some is queued (woken by `AppState::mail_queued`) and
 /// every `mail.poll_interval_secs` for retries that came due.
 async fn deliver_mail(
@@ -79,7 +82,10 @@ async fn deliver_mail(
             Err(err) => tracing::warn!(error = format!("{err:#}"), "mail delivery failed"),
         }
         tokio::select! {
-            _ = wakeup.notified() => {}
+            // A moment's gathering after the first mail, so that a burst of
+            // mail (a busy intake) is delivered in a few batches, with one
+            // folder sync and one commit each, instead of one by one.
+            _ = wakeup.notified() => tokio::time::sleep(GATHER).await,
             _ = tokio::time::sleep(poll) => {}
             _ = stopped.changed() => return,
         }

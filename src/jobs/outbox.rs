@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// Rows claimed per round.
-const BATCH: u64 = 16;
+const BATCH: u64 = 64;
 
 /// What one run delivered.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +107,20 @@ impl Deliverer {
                     _ => {}
                 }
                 settled.push((row, outcome));
+            }
+            if let Err(err) = self.mailer.commit().await {
+                // Not durably handed over: try those mails again.
+                for (row, outcome) in &mut settled {
+                    if let Outcome::Sent { .. } = outcome {
+                        delivered.sent -= 1;
+                        delivered.retried += 1;
+                        *outcome = Outcome::Retry {
+                            at: Utc::now()
+                                + self.backoff(u32::try_from(row.attempts).unwrap_or(0) + 1),
+                            error: err.code(),
+                        };
+                    }
+                }
             }
             self.settle(state, settled).await?;
         }

@@ -126,6 +126,22 @@ impl Mailer {
     }
 }
 
+impl Mailer {
+    /// Makes the mails handed over so far durable, before they are recorded
+    /// as sent: for the folder transport, one sync of the folder for the
+    /// whole batch (SMTP relays take responsibility as they accept).
+    pub async fn commit(&self) -> Result<(), SendError> {
+        let Self::Files(dir) = self else {
+            return Ok(());
+        };
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
+            .await
+            .map_err(|_| SendError::Transient("file_write"))?
+            .map_err(|_| SendError::Transient("file_write"))
+    }
+}
+
 fn build(from: &Mailbox, mail: &Outgoing<'_>) -> Result<Message, SendError> {
     let address = mail
         .to_address
@@ -142,8 +158,8 @@ fn build(from: &Mailbox, mail: &Outgoing<'_>) -> Result<Message, SendError> {
         .map_err(|_| SendError::Permanent("invalid_message"))
 }
 
-/// Writes the mail durably: a temporary file, synced, renamed into place,
-/// and the folder synced.
+/// Writes the mail: a temporary file, synced, renamed into place. The
+/// folder itself is synced by [`Mailer::commit`], once for a batch.
 async fn write_file(dir: &std::path::Path, id: Uuid, bytes: &[u8]) -> Result<(), SendError> {
     let (dir, bytes) = (dir.to_owned(), bytes.to_owned());
     tokio::task::spawn_blocking(move || -> std::io::Result<()> {
@@ -153,7 +169,7 @@ async fn write_file(dir: &std::path::Path, id: Uuid, bytes: &[u8]) -> Result<(),
         file.write_all(&bytes)?;
         file.as_file().sync_all()?;
         file.persist(dir.join(format!("{id}.eml")))?;
-        std::fs::File::open(&dir)?.sync_all()
+        Ok(())
     })
     .await
     .map_err(|_| SendError::Transient("file_write"))?
@@ -204,6 +220,7 @@ mod tests {
         let from: Mailbox = "Jobs <jobs@vault.example>".parse().unwrap();
         mailer.send(&from, &mail).await.unwrap();
         mailer.send(&from, &mail).await.unwrap();
+        mailer.commit().await.unwrap();
         let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(files.len(), 1);
         let text = std::fs::read_to_string(dir.path().join(format!("{id}.eml"))).unwrap();
