@@ -98,7 +98,12 @@ impl Deliverer {
                 let outcome = if stop() {
                     Outcome::Released
                 } else {
-                    self.attempt(state, &row).await?
+                    // A failed read must not abandon the batch: mails already
+                    // sent in it still have to be recorded as sent.
+                    self.attempt(state, &row).await.unwrap_or_else(|err| {
+                        tracing::warn!(message_id = %row.message_id, error = format!("{err:#}"), "reading a queued mail failed");
+                        Outcome::Released
+                    })
                 };
                 match &outcome {
                     Outcome::Sent { .. } => delivered.sent += 1,
