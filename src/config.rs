@@ -184,10 +184,6 @@ impl Settings {
             .unwrap_or(Duration::from_secs(3600))
     }
 
-    pub fn link_ttl(&self) -> chrono::TimeDelta {
-        retention::parse_duration(&self.consent.link_ttl).unwrap_or(chrono::TimeDelta::days(30))
-    }
-
     /// Loads the layered settings from the real process environment.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let overlay = match file {

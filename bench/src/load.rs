@@ -59,30 +59,40 @@ impl Target {
             .text("privacy_notice_version", "2026-01")
             .part("cv", cv);
 
-        let start = Instant::now();
-        let sent = http
+        let request = http
             .post(&self.url)
             .bearer_auth(&self.api_key)
             .multipart(form)
-            .timeout(timeout)
-            .send()
-            .await;
-        let resp = sent.map_err(|err| format!("request failed: {}", chain(&err)))?;
-        let status = resp.status();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|err| format!("reading the answer failed: {}", chain(&err)))?;
-        let latency = start.elapsed();
-        if status == StatusCode::CREATED {
-            Ok(latency)
-        } else {
-            let text = String::from_utf8_lossy(&body);
-            Err(format!(
-                "HTTP {status}: {}",
-                text.chars().take(200).collect::<String>()
-            ))
-        }
+            .timeout(timeout);
+        timed(request, StatusCode::CREATED).await
+    }
+}
+
+/// Sends `request` and reads the whole answer: the latency when it has the
+/// `expected` status, else what went wrong.
+pub async fn timed(
+    request: reqwest::RequestBuilder,
+    expected: StatusCode,
+) -> Result<Duration, String> {
+    let start = Instant::now();
+    let resp = request
+        .send()
+        .await
+        .map_err(|err| format!("request failed: {}", chain(&err)))?;
+    let status = resp.status();
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|err| format!("reading the answer failed: {}", chain(&err)))?;
+    let latency = start.elapsed();
+    if status == expected {
+        Ok(latency)
+    } else {
+        let text = String::from_utf8_lossy(&body);
+        Err(format!(
+            "HTTP {status}: {}",
+            text.chars().take(200).collect::<String>()
+        ))
     }
 }
 

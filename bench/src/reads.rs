@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::load::chain;
+use crate::load::{chain, timed};
 use crate::rng::XorShift;
 
 /// What one scenario reads.
@@ -208,30 +208,12 @@ impl ServiceClient {
     /// Sends `GET path`; the latency of a 200 with its body read, or what
     /// went wrong.
     pub async fn get(&self, path: &str, timeout: Duration) -> Result<Duration, String> {
-        let start = Instant::now();
-        let resp = self
+        let request = self
             .http
             .get(format!("{}{path}", self.base_url))
             .bearer_auth(&self.api_key)
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(|err| format!("request failed: {}", chain(&err)))?;
-        let status = resp.status();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|err| format!("reading the answer failed: {}", chain(&err)))?;
-        let latency = start.elapsed();
-        if status == StatusCode::OK {
-            Ok(latency)
-        } else {
-            let text = String::from_utf8_lossy(&body);
-            Err(format!(
-                "HTTP {status}: {}",
-                text.chars().take(200).collect::<String>()
-            ))
-        }
+            .timeout(timeout);
+        timed(request, StatusCode::OK).await
     }
 
     /// Walks the list of `page.status` through the API from the first page,

@@ -126,7 +126,8 @@ pub(super) async fn submit(
     }
 
     let application_id = new.id;
-    let acknowledgment = state.settings.mail.acknowledge_applications.then(|| {
+    let acknowledge = state.settings.mail.acknowledge_applications;
+    let acknowledgment = acknowledge.then(|| {
         let mail = mail::ACKNOWLEDGMENT.render(&[
             ("full_name", &candidate.full_name),
             ("job_title", &job.title),
@@ -150,7 +151,9 @@ pub(super) async fn submit(
     .await;
     match committed {
         Ok(record) => {
-            state.mail_queued.notify_one();
+            if acknowledge {
+                state.mail_queued.notify_one();
+            }
             tracing::info!(application_id = %application_id, job_id = %job.id, "application received");
             Ok(SubmitResponse::Created(Json(
                 Application::of(state, record).await?,

@@ -166,22 +166,47 @@ fn texts(values: Vec<Text>) -> Vec<String> {
     values.into_iter().map(|t| t.0).collect()
 }
 
+/// The fields a PATCH sets; `None` leaves a field as it is. For the
+/// optional texts, `Some("")` clears them ([`checked`] turns blanks into none).
+#[derive(Clone)]
+struct PlanChanges {
+    starts_at: Option<DateTime<FixedOffset>>,
+    ends_at: Option<DateTime<FixedOffset>>,
+    kind: Option<InterviewKind>,
+    location: Option<String>,
+    meeting_url: Option<String>,
+    interviewers: Option<Vec<String>>,
+    status: Option<InterviewStatus>,
+    feedback: Option<String>,
+}
+
 impl InterviewPatch {
-    /// The plan after these changes. `Some("")` clears an optional text, so
-    /// texts are replaced as given and [`checked`] turns blanks into none.
-    fn onto(self, current: InterviewPlan) -> ApiResult<InterviewPlan> {
-        let text = |new: Option<Text>, old: Option<String>| new.map(|t| Some(t.0)).unwrap_or(old);
-        Ok(InterviewPlan {
-            starts_at: not_null("starts_at", self.starts_at)?.unwrap_or(current.starts_at),
-            ends_at: not_null("ends_at", self.ends_at)?.unwrap_or(current.ends_at),
-            kind: not_null("kind", self.kind)?.unwrap_or(current.kind),
-            location: text(self.location, current.location),
-            meeting_url: text(self.meeting_url, current.meeting_url),
-            interviewers: not_null("interviewers", self.interviewers)?
-                .map(texts)
-                .unwrap_or(current.interviewers),
-            status: not_null("status", self.status)?.unwrap_or(current.status),
-            feedback: text(self.feedback, current.feedback),
+    fn changes(self) -> ApiResult<PlanChanges> {
+        Ok(PlanChanges {
+            starts_at: not_null("starts_at", self.starts_at)?,
+            ends_at: not_null("ends_at", self.ends_at)?,
+            kind: not_null("kind", self.kind)?,
+            location: self.location.map(|t| t.0),
+            meeting_url: self.meeting_url.map(|t| t.0),
+            interviewers: not_null("interviewers", self.interviewers)?.map(texts),
+            status: not_null("status", self.status)?,
+            feedback: self.feedback.map(|t| t.0),
+        })
+    }
+}
+
+impl PlanChanges {
+    /// The plan after these changes, checked.
+    fn onto(self, current: InterviewPlan) -> Result<InterviewPlan, FieldError> {
+        checked(InterviewPlan {
+            starts_at: self.starts_at.unwrap_or(current.starts_at),
+            ends_at: self.ends_at.unwrap_or(current.ends_at),
+            kind: self.kind.unwrap_or(current.kind),
+            location: self.location.or(current.location),
+            meeting_url: self.meeting_url.or(current.meeting_url),
+            interviewers: self.interviewers.unwrap_or(current.interviewers),
+            status: self.status.unwrap_or(current.status),
+            feedback: self.feedback.or(current.feedback),
         })
     }
 }
@@ -287,19 +312,23 @@ impl InterviewsApi {
         let caller = auth.0;
         caller.require(RECRUITERS)?;
         let (id, interview_id) = (id.0, interview_id.0);
-        let current = store::interviews::find(&state.db, id, interview_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("interview"))?;
-        let plan = checked(body.0.onto(InterviewPlan::of(&current))?)?;
+        let changes = body.0.changes()?;
         let actor = caller.actor();
+        // Read, merged and written in one transaction (the row locked on
+        // PostgreSQL), so concurrent changes do not undo each other.
         let updated = state
             .writer
             .write(move |txn| {
-                let (plan, actor) = (plan.clone(), actor.clone());
+                let (changes, actor) = (changes.clone(), actor.clone());
                 Box::pin(async move {
-                    let Some(current) = store::interviews::find(txn, id, interview_id).await?
+                    let Some(current) =
+                        store::interviews::find_for_update(txn, id, interview_id).await?
                     else {
                         return Ok(None);
+                    };
+                    let plan = match changes.onto(InterviewPlan::of(&current)) {
+                        Ok(plan) => plan,
+                        Err(invalid) => return Ok(Some(Err(invalid))),
                     };
                     let updated = store::interviews::update(txn, current, plan).await?;
                     store::audit::record(
@@ -310,11 +339,11 @@ impl InterviewsApi {
                         Some(interview_id),
                     )
                     .await?;
-                    Ok(Some(updated))
+                    Ok(Some(Ok(updated)))
                 })
             })
             .await?
-            .ok_or_else(|| ApiError::not_found("interview"))?;
+            .ok_or_else(|| ApiError::not_found("interview"))??;
         Ok(Json(updated.into()))
     }
 

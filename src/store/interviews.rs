@@ -1,7 +1,7 @@
 //! Interview planning.
 
 use chrono::{DateTime, FixedOffset, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, QueryOrder, prelude::*};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, QueryOrder, QuerySelect, prelude::*};
 
 use super::{audit::Actor, entity::interview};
 use crate::domain::interview::{InterviewKind, InterviewStatus};
@@ -70,6 +70,20 @@ pub async fn find(
 ) -> Result<Option<interview::Model>, DbErr> {
     interview::Entity::find_by_id(interview_id)
         .filter(interview::Column::ApplicationId.eq(application_id))
+        .one(db)
+        .await
+}
+
+/// One interview of this application, locked for a change on PostgreSQL
+/// (SQLite has one writer).
+pub async fn find_for_update(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+    interview_id: Uuid,
+) -> Result<Option<interview::Model>, DbErr> {
+    interview::Entity::find_by_id(interview_id)
+        .filter(interview::Column::ApplicationId.eq(application_id))
+        .lock_exclusive()
         .one(db)
         .await
 }
