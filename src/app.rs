@@ -14,6 +14,7 @@ use poem::{
     http::{Method, StatusCode, header},
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
     middleware::Cors,
+    get,
     web::Html,
 };
 use sea_orm::DatabaseConnection;
@@ -100,7 +101,11 @@ pub fn routes(state: AppState) -> impl poem::Endpoint {
                     .body(spec_json.clone())
             }),
         )
-        .nest("/docs", make_sync(move |_| docs.clone()));
+        .nest("/docs", make_sync(move |_| docs.clone()))
+        .at(
+            "/consent/:token",
+            get(api::consent_pages::show).post(api::consent_pages::act),
+        );
     let uploads = &state.settings.uploads;
     // Both files plus room for the text fields and multipart framing.
     let max_body = uploads.max_cv_bytes + uploads.max_picture_bytes + 1024 * 1024;

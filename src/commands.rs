@@ -1,9 +1,9 @@
 //! What each CLI command does; `main.rs` only parses arguments and calls these.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use anyhow::Context;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, PaginatorTrait};
 use uuid::Uuid;
 
 use crate::{
@@ -98,6 +98,74 @@ pub async fn outbox_deliver(settings: Settings, ignore_backoff: bool) -> anyhow:
     println!(
         "sent {}, to retry {}, failed {}",
         done.sent, done.retried, done.failed
+    );
+    Ok(())
+}
+
+/// Lists what a purge would take now: id, purge date, rule.
+pub async fn purge_dry_run(settings: Settings) -> anyhow::Result<()> {
+    let state = AppState::connect(settings).await?;
+    let now = chrono::Utc::now();
+    let mut count = 0;
+    let mut after = None;
+    loop {
+        let rows = store::purge::preview(&state.db, now, after, 500).await?;
+        let facts: std::collections::HashMap<_, _> = store::retention::facts_of(&state.db, &rows)
+            .await?
+            .into_iter()
+            .collect();
+        for application in &rows {
+            let Some(facts) = facts.get(&application.id) else {
+                continue;
+            };
+            let retention = state.policy.retention(facts, now);
+            if retention.is_due(now) {
+                count += 1;
+                println!(
+                    "{}  purge_after {}  rule {}",
+                    application.id,
+                    retention.purge_after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    retention.rule
+                );
+            }
+        }
+        match rows.last() {
+            Some(last) if rows.len() == 500 => after = last.purge_after.map(|at| (at, last.id)),
+            _ => break,
+        }
+    }
+    println!("{count} applications would be purged");
+    Ok(())
+}
+
+/// One retention run: finish earlier deletions, remind, purge what is due;
+/// on a terminal, with a progress bar.
+pub async fn purge(settings: Settings) -> anyhow::Result<()> {
+    let state = AppState::connect(settings).await?;
+    let now = chrono::Utc::now();
+    let total = if std::io::stderr().is_terminal() {
+        store::purge::due(now, now).count(&state.db).await? as usize
+    } else {
+        0
+    };
+    let progress = move |done: usize| {
+        if total > 0 {
+            let width = 30;
+            let filled = (done.min(total) * width) / total;
+            eprint!(
+                "\r[{}{}] {done}/{total}",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+        }
+    };
+    let done = crate::jobs::purge::run(&state, &progress).await?;
+    if total > 0 {
+        eprintln!();
+    }
+    println!(
+        "purged {} applications, deleted {} objects, queued {} reminders",
+        done.applications, done.objects, done.reminded
     );
     Ok(())
 }

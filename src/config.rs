@@ -98,8 +98,15 @@ pub struct RetentionSettings {
     pub after_decision: String,
     pub after_inactivity: String,
     pub purge_interval: String,
+    /// Applications one purge transaction takes.
+    #[serde(default = "default_purge_batch")]
+    pub purge_batch: u64,
     #[serde(default)]
     pub rules: Vec<RuleSettings>,
+}
+
+fn default_purge_batch() -> u64 {
+    500
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -177,6 +184,11 @@ impl Settings {
         Ok(policy)
     }
 
+    /// How long a candidate link works (checked positive by `validate`).
+    pub fn link_ttl(&self) -> chrono::TimeDelta {
+        retention::parse_duration(&self.consent.link_ttl).unwrap_or(chrono::TimeDelta::days(30))
+    }
+
     pub fn purge_interval(&self) -> Duration {
         retention::parse_duration(&self.retention.purge_interval)
             .ok()
@@ -242,6 +254,9 @@ impl Settings {
             Err(err) => bail!("{key}: {err}"),
         };
         positive("retention.purge_interval", &self.retention.purge_interval)?;
+        if self.retention.purge_batch == 0 {
+            bail!("retention.purge_batch must be positive");
+        }
         positive("consent.link_ttl", &self.consent.link_ttl)
     }
 }

@@ -29,6 +29,12 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Remind and purge once, as `serve` does every `retention.purge_interval`.
+    Purge {
+        /// Only list what would be purged now, with dates and rules.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Work the mail outbox.
     Outbox {
         #[command(subcommand)]
@@ -95,5 +101,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Outbox {
             command: OutboxCommand::Deliver { now },
         } => commands::outbox_deliver(settings, now).await,
+        Command::Purge { dry_run: true } => commands::purge_dry_run(settings).await,
+        Command::Purge { dry_run: false } => commands::purge(settings).await,
     }
 }

@@ -15,6 +15,7 @@ use super::{
     ApiTags,
     auth::{ApiKey, RECRUITERS},
     intake::{self, ApplicationForm, SubmitResponse},
+    retention::PurgeReceipt,
     page_limit,
     text::Text,
 };
@@ -22,6 +23,7 @@ use crate::{
     app::AppState,
     domain::{
         fields::{self, Email},
+        keys::Role,
         status::ApplicationStatus,
     },
     error::{ApiError, ApiResult},
@@ -319,6 +321,30 @@ impl ApplicationsApi {
         Ok(ApplicationResponse::Ok(Json(view)))
     }
 
+    /// Erase the application now, whatever its schedule or hold: its
+    /// documents, notes, interviews, messages, history and consents, and the
+    /// candidate when it was their last application. Answers the receipt
+    /// that stays. Role: admin.
+    #[oai(
+        path = "/v1/applications/:id",
+        method = "delete",
+        operation_id = "erase_application"
+    )]
+    async fn erase(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<PurgeReceipt>> {
+        let caller = auth.0;
+        caller.require(&[Role::Admin])?;
+        let receipt = crate::jobs::purge::erase_now(&state, id.0, caller.actor())
+            .await?
+            .ok_or_else(|| ApiError::not_found("application"))?;
+        tracing::info!(application_id = %id.0, "application erased");
+        Ok(Json(receipt.into()))
+    }
+
     /// Correct the candidate's details (rectification). Roles: recruiter, admin.
     #[oai(
         path = "/v1/applications/:id",
@@ -377,6 +403,7 @@ impl ApplicationsApi {
             })?;
         store::applications::rectify_application(&txn, record.application, application_changes)
             .await?;
+        store::retention::refresh(&txn, &state.policy, &[id.0]).await?;
         store::audit::record(
             &txn,
             &caller.actor(),

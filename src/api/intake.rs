@@ -3,6 +3,8 @@
 //! stored; objects are written (and synced) before the rows commit, and removed
 //! again if the rows do not.
 
+use std::sync::Arc;
+
 use poem_openapi::{ApiResponse, Multipart, payload::Json};
 use sea_orm::DbErr;
 use sha2::{Digest, Sha256};
@@ -240,6 +242,7 @@ async fn commit(
     acknowledgment: Option<NewMessage>,
     actor: Actor,
 ) -> Result<ApplicationRecord, DbErr> {
+    let policy = Arc::clone(&state.policy);
     state
         .writer
         .write(move |txn| {
@@ -250,10 +253,11 @@ async fn commit(
                 acknowledgment.clone(),
                 actor.clone(),
             );
+            let policy = Arc::clone(&policy);
             Box::pin(async move {
                 let candidate = store::applications::upsert_candidate(txn, &candidate).await?;
                 new.candidate_id = candidate.id;
-                let application = store::applications::insert(txn, new).await?;
+                let application = store::applications::insert(txn, new, &policy).await?;
                 let mut documents = Vec::with_capacity(stored.len());
                 for (key, inspected, kind) in stored {
                     let document = store::applications::insert_document(

@@ -1,5 +1,6 @@
 //! Jobs: the careers site reads open ones; recruiters create and change them.
 
+use sea_orm::TransactionTrait;
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
@@ -200,7 +201,15 @@ impl JobsApi {
         let current = store::jobs::get(&state.db, id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("job"))?;
-        let job = store::jobs::update(state.writer.connection(), current, changes).await?;
+        // Closing, reopening or moving the job moves its applications' purge dates.
+        let moves_retention = changes.status.is_some_and(|s| s.as_str() != current.status)
+            || changes.country.as_ref().is_some_and(|c| *c != current.country);
+        let txn = state.writer.connection().begin().await?;
+        let job = store::jobs::update(&txn, current, changes).await?;
+        if moves_retention {
+            store::retention::refresh_job(&txn, &state.policy, job.id).await?;
+        }
+        txn.commit().await?;
         tracing::info!(job_id = %job.id, status = %job.status, "job updated");
         Ok(JobResponse::Ok(Json(job.into())))
     }

@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod consent_pages;
 pub mod country;
 pub mod documents;
 pub mod health;
@@ -21,7 +22,9 @@ use poem_openapi::{OpenApiService, Tags, types::MaybeUndefined};
 
 use crate::{
     domain::{
-        fields::patterns::{EMAIL, LINE, MULTILINE, PARAGRAPHS, PHONE, SOURCE, TEXT, WEB_URL},
+        fields::patterns::{
+            DURATION, EMAIL, LINE, MULTILINE, PARAGRAPHS, PHONE, SOURCE, TEXT, WEB_URL,
+        },
         sniff::DocumentKind,
     },
     error::{ApiError, ApiResult},
@@ -216,6 +219,15 @@ pub fn document(server_url: &str) -> serde_json::Value {
         property(&mut document, schema, field)["maxLength"] = serde_json::Value::from(*max);
     }
     add_links(&mut document);
+    for parameter in document["paths"]["/v1/retention/preview"]["get"]["parameters"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        if parameter["name"] == "within" {
+            parameter["schema"]["pattern"] = DURATION.into();
+        }
+    }
     let form = intake_form(&mut document);
     // Unknown form fields are refused (`deny_unknown_fields`); say so.
     form["schema"]["additionalProperties"] = serde_json::Value::Bool(false);

@@ -1,5 +1,7 @@
 //! The recruitment pipeline: status moves and an application's history.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
@@ -80,14 +82,17 @@ impl PipelineApi {
         let reason = fields::long_text("reason", body.0.reason.as_deref(), 2000)?;
         let to = body.0.status;
         let actor = caller.actor();
+        let policy = Arc::clone(&state.policy);
         let outcome = state
             .writer
             .write(move |txn| {
                 let (reason, actor) = (reason.clone(), actor.clone());
+                let policy = Arc::clone(&policy);
                 Box::pin(async move {
                     let outcome =
                         store::pipeline::move_status(txn, id.0, to, reason, &actor).await?;
                     if let MoveOutcome::Moved { .. } = outcome {
+                        store::retention::refresh(txn, &policy, &[id.0]).await?;
                         store::audit::record(
                             txn,
                             &actor,

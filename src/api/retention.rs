@@ -1,10 +1,17 @@
 //! Legal holds and consents recorded by staff: what keeps an application
 //! longer, or takes it sooner.
 
-use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
 use poem::web::Data;
 use poem_openapi::{
-    ApiResponse, Object, OpenApi, param::Path, payload::Json, types::MaybeUndefined,
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+    types::MaybeUndefined,
 };
 use uuid::Uuid;
 
@@ -12,14 +19,19 @@ use super::{
     ApiTags,
     applications::existing,
     auth::{ApiKey, RECRUITERS},
-    not_null,
+    not_null, page_limit,
     text::Text,
 };
 use crate::{
     app::AppState,
-    domain::{fields, keys::Role, retention::ConsentKind},
+    domain::{
+        fields,
+        keys::Role,
+        retention::{ConsentKind, parse_duration},
+        status::ApplicationStatus,
+    },
     error::{ApiError, ApiResult},
-    store,
+    store::{self, entity::purge_receipt},
 };
 
 /// The longest reason or evidence text, in characters.
@@ -185,13 +197,16 @@ impl RetentionApi {
         let kind = not_null("kind", body.0.kind)?.unwrap_or_default();
         existing(&state.db, id.0).await?;
         let actor = caller.actor();
+        let policy = Arc::clone(&state.policy);
         let consent = state
             .writer
             .write(move |txn| {
                 let (evidence, actor) = (evidence.clone(), actor.clone());
+                let policy = Arc::clone(&policy);
                 Box::pin(async move {
                     let consent =
                         store::retention::record_consent(txn, id.0, kind, evidence, &actor).await?;
+                    store::retention::refresh(txn, &policy, &[id.0]).await?;
                     store::audit::record(
                         txn,
                         &actor,
@@ -215,4 +230,175 @@ impl RetentionApi {
             actor: consent.actor,
         })))
     }
+
+    /// What was purged, oldest first: receipts without personal data.
+    /// Role: admin.
+    #[oai(
+        path = "/v1/purge-receipts",
+        method = "get",
+        operation_id = "list_purge_receipts"
+    )]
+    async fn receipts(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        /// Page size, 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u64>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<Uuid>>,
+    ) -> ApiResult<Json<ReceiptPage>> {
+        auth.0.require(&[Role::Admin])?;
+        let limit = page_limit(limit.0);
+        let rows = store::purge::receipts(&state.db, cursor.0, limit).await?;
+        let next_cursor = (rows.len() as u64 == limit)
+            .then(|| rows.last().map(|r| r.id))
+            .flatten();
+        Ok(Json(ReceiptPage {
+            items: rows.into_iter().map(PurgeReceipt::from).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// What the purge will take within a window from now (`within`, as
+    /// `30d`, `12h`, `2w`; default `30d`), soonest first, with the rule that
+    /// set each date, whether the candidate was reminded, and whether a
+    /// legal hold keeps it. Role: admin.
+    #[oai(
+        path = "/v1/retention/preview",
+        method = "get",
+        operation_id = "preview_retention"
+    )]
+    async fn preview(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        #[oai(validator(max_length = 20))] within: Query<Option<String>>,
+        /// Page size, 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u64>>,
+        /// `next_cursor` of the previous page.
+        #[oai(validator(max_length = 100))]
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<PreviewPage>> {
+        let caller = auth.0;
+        caller.require(&[Role::Admin])?;
+        let within = match within.0.as_deref() {
+            None => chrono::TimeDelta::days(30),
+            Some(text) => fields::window("within", text)?,
+        };
+        let after = cursor
+            .0
+            .as_deref()
+            .map(|c| {
+                c.split_once('~')
+                    .and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)))
+                    .ok_or_else(|| ApiError::bad_request("cursor: not a cursor this API gave"))
+            })
+            .transpose()?;
+        let limit = page_limit(limit.0);
+        let now = Utc::now();
+        let rows = store::purge::preview(&state.db, now + within, after, limit).await?;
+        let facts: HashMap<Uuid, _> = store::retention::facts_of(&state.db, &rows)
+            .await?
+            .into_iter()
+            .collect();
+        store::audit::record(
+            state.writer.connection(),
+            &caller.actor(),
+            "retention.previewed",
+            None,
+            None,
+        )
+        .await?;
+        let next_cursor = (rows.len() as u64 == limit)
+            .then(|| {
+                rows.last().and_then(|a| {
+                    a.purge_after
+                        .map(|at| format!("{}~{}", at.to_rfc3339_opts(SecondsFormat::Micros, true), a.id))
+                })
+            })
+            .flatten();
+        let items = rows
+            .into_iter()
+            .filter_map(|application| {
+                let retention = state.policy.retention(facts.get(&application.id)?, now);
+                Some(PreviewItem {
+                    application_id: application.id,
+                    job_id: application.job_id,
+                    purge_after: retention.purge_after,
+                    rule: retention.rule,
+                    reminder_sent: application.reminded_for == Some(retention.purge_after),
+                    held: retention.held,
+                })
+            })
+            .collect();
+        Ok(Json(PreviewPage { items, next_cursor }))
+    }
+}
+
+/// What stays of a purged application: no personal data.
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct PurgeReceipt {
+    id: Uuid,
+    application_id: Uuid,
+    job_id: Uuid,
+    /// The final status it had, if any.
+    outcome: Option<ApplicationStatus>,
+    /// When its procedure ended; absent when it never did.
+    clock_start: Option<DateTime<Utc>>,
+    purge_after: DateTime<Utc>,
+    purged_at: DateTime<Utc>,
+    /// The rule that set `purge_after` (`admin_erasure` for an admin's erasure).
+    rule: String,
+    /// `scheduled`, or `erased` by an admin.
+    reason: String,
+    objects_deleted: i32,
+}
+
+impl From<purge_receipt::Model> for PurgeReceipt {
+    fn from(r: purge_receipt::Model) -> Self {
+        Self {
+            id: r.id,
+            application_id: r.application_id,
+            job_id: r.job_id,
+            outcome: r.outcome.as_deref().and_then(ApplicationStatus::parse),
+            clock_start: r.clock_start,
+            purge_after: r.purge_after,
+            purged_at: r.purged_at,
+            rule: r.rule,
+            reason: r.reason,
+            objects_deleted: r.objects_deleted,
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+struct ReceiptPage {
+    items: Vec<PurgeReceipt>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<Uuid>,
+}
+
+/// An application the purge will take.
+#[derive(Object)]
+struct PreviewItem {
+    application_id: Uuid,
+    job_id: Uuid,
+    purge_after: DateTime<Utc>,
+    rule: String,
+    /// Whether the candidate was reminded of this date.
+    reminder_sent: bool,
+    /// A legal hold keeps it while the hold lasts.
+    held: bool,
+}
+
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+struct PreviewPage {
+    items: Vec<PreviewItem>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
 }

@@ -45,9 +45,11 @@ pub mod patterns {
     pub const WEB_URL: &str =
         r"^$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\x00-\x1F\x7F-\x9F]*)?$";
     pub const SOURCE: &str = r"^[A-Za-z0-9._-]*$";
+    /// A duration: a whole number and a unit, s, m, h, d or w.
+    pub const DURATION: &str = r"^[0-9]{1,12}[smhdw]$";
 
-    pub const ALL: [&str; 8] = [
-        TEXT, LINE, MULTILINE, PARAGRAPHS, EMAIL, PHONE, WEB_URL, SOURCE,
+    pub const ALL: [&str; 9] = [
+        TEXT, LINE, MULTILINE, PARAGRAPHS, EMAIL, PHONE, WEB_URL, SOURCE, DURATION,
     ];
 }
 
@@ -62,6 +64,20 @@ fn matches(pattern: &'static str, value: &str) -> bool {
         .iter()
         .find(|(p, _)| *p == pattern)
         .is_some_and(|(_, regex)| regex.is_match(value))
+}
+
+/// A window of time (`30d`); one beyond a century is a century.
+pub fn window(field: &'static str, value: &str) -> Result<chrono::TimeDelta, FieldError> {
+    if !matches(patterns::DURATION, value) {
+        return Err(FieldError::new(
+            field,
+            "must be a whole number and a unit, s, m, h, d or w (`30d`)",
+        ));
+    }
+    let century = chrono::TimeDelta::days(100 * 365);
+    Ok(super::retention::parse_duration(value)
+        .unwrap_or(century)
+        .min(century))
 }
 
 /// At most `max` characters as sent (as the schema's maxLength counts), trimmed.

@@ -157,6 +157,19 @@ impl Retention {
 }
 
 impl Policy {
+    /// Names this policy: purge dates computed under another one are stale.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(&Sha256::digest(format!("{self:?}").as_bytes())[..8])
+    }
+
+    /// The purge date an extension granted at `at` would give.
+    pub fn extended_at(&self, facts: &Facts, at: DateTime<Utc>) -> DateTime<Utc> {
+        let mut extended = facts.clone();
+        extended.extensions.push(at);
+        self.retention(&extended, at).purge_after
+    }
+
     pub fn retention(&self, facts: &Facts, now: DateTime<Utc>) -> Retention {
         let clock_start = clock_start(facts);
         let (rule, period, base) = match clock_start {

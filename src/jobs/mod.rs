@@ -1,6 +1,7 @@
 //! Background work that runs inside `serve` on intervals and once from the CLI.
 
 pub mod outbox;
+pub mod purge;
 pub mod sweep;
 
 use std::{sync::Arc, time::Duration};
@@ -13,6 +14,7 @@ use crate::app::AppState;
 pub struct Background {
     stop: watch::Sender<bool>,
     sweep: JoinHandle<()>,
+    purge: JoinHandle<()>,
     deliverer: JoinHandle<()>,
 }
 
@@ -23,15 +25,19 @@ pub fn spawn_background(state: AppState) -> anyhow::Result<Background> {
     Ok(Background {
         stop,
         sweep: tokio::spawn(sweep_periodically(state.clone())),
+        purge: tokio::spawn(purge_periodically(state.clone())),
         deliverer: tokio::spawn(deliver_mail(state, deliverer, stopped)),
     })
 }
 
 impl Background {
-    /// Stops the jobs: the sweep at once, the deliverer after the mail in
-    /// hand (within the transport's timeout), so no mail is cut off mid-send.
+    /// Stops the jobs: the sweep and the purge at once (a purge cut short
+    /// leaves nothing half done: see `store::purge`), the deliverer after the
+    /// mail in hand (within the transport's timeout), so no mail is cut off
+    /// mid-send.
     pub async fn stop(self, within: Duration) {
         self.sweep.abort();
+        self.purge.abort();
         let _ = self.stop.send(true);
         let abort = self.deliverer.abort_handle();
         if tokio::time::timeout(within, self.deliverer).await.is_err() {
@@ -50,6 +56,25 @@ async fn sweep_periodically(state: AppState) {
         match sweep::sweep_orphans(&state.db, &state.blobs, grace).await {
             Ok(removed) => tracing::info!(removed, "orphan sweep finished"),
             Err(err) => tracing::warn!(error = format!("{err:#}"), "orphan sweep failed"),
+        }
+    }
+}
+
+/// Reminds and purges every `retention.purge_interval`, from start-up on.
+async fn purge_periodically(state: AppState) {
+    let mut ticker = tokio::time::interval(state.settings.purge_interval());
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match purge::run(&state, &|_| {}).await {
+            Ok(done) if done != purge::Purged::default() => tracing::info!(
+                purged = done.applications,
+                objects = done.objects,
+                reminded = done.reminded,
+                "retention run finished"
+            ),
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = format!("{err:#}"), "retention run failed"),
         }
     }
 }

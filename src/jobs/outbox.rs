@@ -14,7 +14,8 @@ use lettre::message::Mailbox;
 use crate::{
     app::AppState,
     config::MailSettings,
-    mail::{Mailer, Outgoing, SendError},
+    domain::keys::{hash_secret, random_token},
+    mail::{self, Mailer, Outgoing, SendError},
     store::{self, entity::outbox, messages::Outcome},
 };
 
@@ -140,13 +141,21 @@ impl Deliverer {
         else {
             return Ok(Outcome::Gone);
         };
+        let body = if message.origin == mail::RETENTION_REMINDER.name
+            && message.body.contains(mail::CONSENT_URL)
+        {
+            let url = mint_link(state, message.application_id).await?;
+            message.body.replace(mail::CONSENT_URL, &url)
+        } else {
+            message.body.clone()
+        };
         let mail = Outgoing {
             id: message.id,
             message_id: &message.message_id,
             to_name: &to.full_name,
             to_address: &to.email,
             subject: &message.subject,
-            body: &message.body,
+            body: &body,
             date: message.created_at,
         };
         let attempts = u32::try_from(row.attempts).unwrap_or(0) + 1;
@@ -226,4 +235,26 @@ mod tests {
         assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
         assert_eq!(deliverer.backoff(200).as_secs(), 3600);
     }
+}
+
+/// Makes a candidate link for a reminder being sent: the token goes into the
+/// mail, only its hash into the database.
+async fn mint_link(state: &AppState, application_id: uuid::Uuid) -> anyhow::Result<String> {
+    let token = random_token();
+    let hash = hash_secret(&token);
+    let expires_at = Utc::now() + state.settings.link_ttl();
+    state
+        .writer
+        .write(move |txn| {
+            let hash = hash.clone();
+            Box::pin(store::retention::create_link(
+                txn,
+                hash,
+                application_id,
+                expires_at,
+            ))
+        })
+        .await?;
+    let base = state.settings.server.public_url.trim_end_matches('/');
+    Ok(format!("{base}/consent/{token}"))
 }

@@ -24,7 +24,16 @@ pub const ACKNOWLEDGMENT: Template = Template {
     text: include_str!("templates/acknowledgment.txt"),
 };
 
-pub const TEMPLATES: &[Template] = &[ACKNOWLEDGMENT];
+pub const RETENTION_REMINDER: Template = Template {
+    name: "retention_reminder",
+    text: include_str!("templates/retention_reminder.txt"),
+};
+
+/// Where a reminder's link goes: the token is made when the mail is sent,
+/// so the stored copy of the mail keeps this placeholder, never the token.
+pub const CONSENT_URL: &str = "{{consent_url}}";
+
+pub const TEMPLATES: &[Template] = &[ACKNOWLEDGMENT, RETENTION_REMINDER];
 
 /// A rendered mail: subject and plain-text body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -183,7 +192,14 @@ mod tests {
     #[test]
     fn every_template_has_a_subject_and_fills_every_placeholder() {
         for template in TEMPLATES {
-            let rendered = template.render(&[("full_name", "Ada"), ("job_title", "Engineer")]);
+            let rendered = template.render(&[
+                ("full_name", "Ada"),
+                ("job_title", "Engineer"),
+                ("purge_date", "1 June 2027"),
+                ("extended_until", "1 June 2028"),
+                ("link_expires", "1 July 2027"),
+                ("consent_url", "https://a.example/consent/t"),
+            ]);
             assert!(!rendered.subject.is_empty(), "{}", template.name);
             assert!(!rendered.body.trim().is_empty(), "{}", template.name);
             for text in [&rendered.subject, &rendered.body] {

@@ -9,7 +9,11 @@ use sea_orm::{
 };
 
 use super::entity::{application, candidate, document, job};
-use crate::domain::{fields::Email, status::ApplicationStatus};
+use crate::domain::{
+    fields::Email,
+    retention::{Facts, Policy},
+    status::ApplicationStatus,
+};
 
 /// The person's details as the intake form or a correction gives them.
 #[derive(Clone)]
@@ -67,11 +71,21 @@ pub struct NewApplication {
     pub intake_key: Option<String>,
 }
 
+/// Inserts a new application, with the purge date a new application has:
+/// no decision yet, so the inactivity period runs from now.
 pub async fn insert(
     db: &impl ConnectionTrait,
     new: NewApplication,
+    policy: &Policy,
 ) -> Result<application::Model, DbErr> {
     let now = Utc::now();
+    let facts = Facts {
+        status: Some(ApplicationStatus::New),
+        last_activity: now,
+        talent_pool_consent: new.talent_pool_consent,
+        ..Facts::default()
+    };
+    let purge_after = policy.retention(&facts, now).purge_after;
     application::ActiveModel {
         id: Set(new.id),
         job_id: Set(new.job_id),
@@ -87,6 +101,9 @@ pub async fn insert(
         decided_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        purge_after: Set(Some(purge_after)),
+        reminded_for: Set(None),
+        retention_policy: Set(Some(policy.fingerprint())),
     }
     .insert(db)
     .await

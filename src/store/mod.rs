@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod messages;
 pub mod notes;
 pub mod pipeline;
+pub mod purge;
 pub mod retention;
 pub mod writer;
 

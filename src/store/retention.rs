@@ -1,21 +1,27 @@
 //! What an application's retention depends on, read from the database.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, prelude::*,
+    ActiveValue::Set, Condition, ConnectionTrait, DbBackend, DbErr, FromQueryResult, QuerySelect,
+    Statement,
+    prelude::*,
+    sea_query::{ExprTrait, LockBehavior, LockType},
 };
 
 use super::{
     audit::Actor,
-    entity::{application, consent, legal_hold},
+    entity::{application, consent, consent_link, legal_hold},
 };
 use crate::domain::{
-    retention::{ConsentKind, Facts, Hold},
+    retention::{ConsentKind, Facts, Hold, Policy},
     status::ApplicationStatus,
 };
 
 #[derive(FromQueryResult)]
 struct FactsRow {
+    id: Uuid,
     country: String,
     closed_at: Option<DateTime<Utc>>,
     reopened_at: Option<DateTime<Utc>>,
@@ -25,64 +31,166 @@ struct FactsRow {
     hold_until: Option<DateTime<Utc>>,
 }
 
-/// The facts of one application (none when its job is gone), in one query:
-/// its job, its last reopening, its latest consents (only the latest of each
-/// kind matters) and its hold.
+/// The facts of one application (none when its job is gone).
 pub async fn facts(
     db: &impl ConnectionTrait,
     application: &application::Model,
 ) -> Result<Option<Facts>, DbErr> {
+    let mut facts = facts_of(db, std::slice::from_ref(application)).await?;
+    Ok(facts.pop().map(|(_, facts)| facts))
+}
+
+/// The facts of these applications, in one query: their jobs, their last
+/// reopenings, their latest consents (only the latest of each kind matters)
+/// and their holds. An application whose job is gone is left out.
+pub async fn facts_of(
+    db: &impl ConnectionTrait,
+    applications: &[application::Model],
+) -> Result<Vec<(Uuid, Facts)>, DbErr> {
+    if applications.is_empty() {
+        return Ok(Vec::new());
+    }
     let backend = db.get_database_backend();
-    let mut n = 0;
-    let mut p = || {
-        n += 1;
-        match backend {
+    let placeholders: Vec<String> = (1..=applications.len())
+        .map(|n| match backend {
             DbBackend::Postgres => format!("${n}"),
             _ => "?".to_owned(),
-        }
-    };
+        })
+        .collect();
     let sql = format!(
-        "SELECT j.country AS country, j.closed_at AS closed_at, \
-         (SELECT MAX(s.at) FROM status_changes s WHERE s.application_id = {} \
+        "SELECT a.id AS id, j.country AS country, j.closed_at AS closed_at, \
+         (SELECT MAX(s.at) FROM status_changes s WHERE s.application_id = a.id \
             AND s.from_status IN ('{rejected}', '{withdrawn}')) AS reopened_at, \
-         (SELECT MAX(c.granted_at) FROM consents c WHERE c.application_id = {} \
+         (SELECT MAX(c.granted_at) FROM consents c WHERE c.application_id = a.id \
             AND c.kind = '{extension}') AS extended_at, \
-         (SELECT MAX(c.granted_at) FROM consents c WHERE c.application_id = {} \
+         (SELECT MAX(c.granted_at) FROM consents c WHERE c.application_id = a.id \
             AND c.kind = '{erasure}') AS erasure_at, \
-         (SELECT COUNT(*) FROM legal_holds h WHERE h.application_id = {}) AS holds, \
-         (SELECT h.until FROM legal_holds h WHERE h.application_id = {}) AS hold_until \
-         FROM jobs j WHERE j.id = {}",
-        p(),
-        p(),
-        p(),
-        p(),
-        p(),
-        p(),
+         (SELECT COUNT(*) FROM legal_holds h WHERE h.application_id = a.id) AS holds, \
+         (SELECT h.until FROM legal_holds h WHERE h.application_id = a.id) AS hold_until \
+         FROM applications a JOIN jobs j ON j.id = a.job_id WHERE a.id IN ({ids})",
         rejected = ApplicationStatus::Rejected.as_str(),
         withdrawn = ApplicationStatus::Withdrawn.as_str(),
         extension = ConsentKind::Extension.as_str(),
         erasure = ConsentKind::Erasure.as_str(),
+        ids = placeholders.join(", "),
     );
-    let id = application.id;
-    let values = [id, id, id, id, id, application.job_id].map(Value::from);
+    let values = applications.iter().map(|a| Value::from(a.id));
     let statement = Statement::from_sql_and_values(backend, sql, values);
-    let Some(row) = FactsRow::find_by_statement(statement).one(db).await? else {
-        return Ok(None);
-    };
-    Ok(Some(Facts {
-        status: ApplicationStatus::parse(&application.status),
-        decided_at: application.decided_at,
-        job_country: row.country,
-        job_closed_at: row.closed_at,
-        reopened_at: row.reopened_at,
-        last_activity: application.updated_at,
-        talent_pool_consent: application.talent_pool_consent,
-        extensions: row.extended_at.into_iter().collect(),
-        erase_requested_at: row.erasure_at,
-        hold: (row.holds > 0).then_some(Hold {
-            until: row.hold_until,
-        }),
-    }))
+    let rows: HashMap<Uuid, FactsRow> = FactsRow::find_by_statement(statement)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect();
+    Ok(applications
+        .iter()
+        .filter_map(|application| {
+            let row = rows.get(&application.id)?;
+            Some((
+                application.id,
+                Facts {
+                    status: ApplicationStatus::parse(&application.status),
+                    decided_at: application.decided_at,
+                    job_country: row.country.clone(),
+                    job_closed_at: row.closed_at,
+                    reopened_at: row.reopened_at,
+                    last_activity: application.updated_at,
+                    talent_pool_consent: application.talent_pool_consent,
+                    extensions: row.extended_at.into_iter().collect(),
+                    erase_requested_at: row.erasure_at,
+                    hold: (row.holds > 0).then_some(Hold {
+                        until: row.hold_until,
+                    }),
+                },
+            ))
+        })
+        .collect())
+}
+
+/// Recomputes the stored purge date of these applications after a change of
+/// what it depends on (a status move, a correction, a consent, the job's
+/// closing), in the caller's transaction.
+pub async fn refresh(
+    db: &impl ConnectionTrait,
+    policy: &Policy,
+    ids: &[Uuid],
+) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let applications = application::Entity::find()
+        .filter(application::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    refresh_rows(db, policy, &applications).await
+}
+
+async fn refresh_rows(
+    db: &impl ConnectionTrait,
+    policy: &Policy,
+    applications: &[application::Model],
+) -> Result<(), DbErr> {
+    let fingerprint = policy.fingerprint();
+    let now = Utc::now();
+    let current: HashMap<Uuid, &application::Model> =
+        applications.iter().map(|a| (a.id, a)).collect();
+    for (id, facts) in facts_of(db, applications).await? {
+        let purge_after = policy.retention(&facts, now).purge_after;
+        let row = current[&id];
+        if row.purge_after == Some(purge_after)
+            && row.retention_policy.as_deref() == Some(fingerprint.as_str())
+        {
+            continue;
+        }
+        application::Entity::update_many()
+            .col_expr(application::Column::PurgeAfter, Expr::value(purge_after))
+            .col_expr(
+                application::Column::RetentionPolicy,
+                Expr::value(fingerprint.clone()),
+            )
+            .filter(application::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Computes the purge date of up to `limit` applications that have none yet
+/// or got it under another policy (the configuration changed); how many.
+pub async fn refresh_stale(
+    db: &impl ConnectionTrait,
+    policy: &Policy,
+    limit: u64,
+) -> Result<usize, DbErr> {
+    let fingerprint = policy.fingerprint();
+    let stale = application::Entity::find()
+        .filter(
+            Condition::any()
+                .add(application::Column::PurgeAfter.is_null())
+                .add(application::Column::RetentionPolicy.is_null())
+                .add(application::Column::RetentionPolicy.ne(fingerprint)),
+        )
+        .limit(limit)
+        .all(db)
+        .await?;
+    refresh_rows(db, policy, &stale).await?;
+    Ok(stale.len())
+}
+
+/// The applications of a job, whose purge dates its closing or its country moves.
+pub async fn refresh_job(
+    db: &impl ConnectionTrait,
+    policy: &Policy,
+    job_id: Uuid,
+) -> Result<(), DbErr> {
+    let applications = application::Entity::find()
+        .filter(application::Column::JobId.eq(job_id))
+        .all(db)
+        .await?;
+    for chunk in applications.chunks(500) {
+        refresh_rows(db, policy, chunk).await?;
+    }
+    Ok(())
 }
 
 /// Places a legal hold, replacing any earlier one.
@@ -135,4 +243,98 @@ pub async fn record_consent(
     }
     .insert(db)
     .await
+}
+
+/// Applications whose candidate should be reminded by `now`: within
+/// `reminder_before` of their purge date, not held, not reminded of this
+/// date; locked (skipped by another instance on PostgreSQL).
+pub async fn claim_reminders(
+    db: &impl ConnectionTrait,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<application::Model>, DbErr> {
+    super::purge::due(now, now + policy.reminder_before)
+        .filter(application::Column::PurgeAfter.gt(now))
+        .filter(
+            Condition::any()
+                .add(application::Column::RemindedFor.is_null())
+                .add(
+                    ExprTrait::ne(
+                        Expr::col(application::Column::RemindedFor),
+                        Expr::col(application::Column::PurgeAfter),
+                    ),
+                ),
+        )
+        .limit(limit)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .all(db)
+        .await
+}
+
+/// Records that the candidate was reminded of this purge date.
+pub async fn mark_reminded(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+    purge_after: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    application::Entity::update_many()
+        .col_expr(application::Column::RemindedFor, Expr::value(purge_after))
+        .filter(application::Column::Id.eq(application_id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// The purpose of the links in retention reminders.
+pub const RETENTION_PURPOSE: &str = "retention";
+
+/// Stores a candidate link by its token's hash.
+pub async fn create_link(
+    db: &impl ConnectionTrait,
+    token_hash: String,
+    application_id: Uuid,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    consent_link::ActiveModel {
+        token_hash: Set(token_hash),
+        application_id: Set(application_id),
+        purpose: Set(RETENTION_PURPOSE.to_owned()),
+        expires_at: Set(expires_at),
+        created_at: Set(Utc::now()),
+        used_for: Set(None),
+        used_at: Set(None),
+    }
+    .insert(db)
+    .await
+    .map(|_| ())
+}
+
+/// A link that still works at `now`.
+pub async fn find_link(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<consent_link::Model>, DbErr> {
+    consent_link::Entity::find_by_id(token_hash.to_owned())
+        .filter(consent_link::Column::ExpiresAt.gt(now))
+        .filter(consent_link::Column::Purpose.eq(RETENTION_PURPOSE))
+        .one(db)
+        .await
+}
+
+/// Records what a link was used for.
+pub async fn use_link(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    action: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    consent_link::Entity::update_many()
+        .col_expr(consent_link::Column::UsedFor, Expr::value(action))
+        .col_expr(consent_link::Column::UsedAt, Expr::value(at))
+        .filter(consent_link::Column::TokenHash.eq(token_hash))
+        .exec(db)
+        .await
+        .map(|_| ())
 }

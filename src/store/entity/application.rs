@@ -22,6 +22,12 @@ pub struct Model {
     pub decided_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the purge takes it, as of its last change (holds aside).
+    pub purge_after: Option<DateTimeUtc>,
+    /// The purge date the candidate was reminded of.
+    pub reminded_for: Option<DateTimeUtc>,
+    /// Fingerprint of the policy `purge_after` was computed with.
+    pub retention_policy: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,411 @@
+//! Hard deletion of applications. One transaction takes a batch of
+//! applications with every row about them, writes their receipts and
+//! anonymous counters, and queues their objects in `purge_objects`; the
+//! objects are deleted after it commits and leave that queue only once gone.
+//! Killed at any point, a purge leaves either the batch untouched or its rows
+//! gone with their objects queued, so the next run finishes the job: no row
+//! ever points at a missing object, and no object outlives its rows for
+//! longer than a crash.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Utc};
+use sea_orm::{
+    ActiveValue::Set,
+    Condition, ConnectionTrait, DbErr, QueryOrder, QuerySelect,
+    prelude::*,
+    sea_query::{ExprTrait, LockBehavior, LockType, OnConflict, Query},
+};
+
+use super::{
+    entity::{
+        application, candidate, consent, consent_link, document, interview, legal_hold, message,
+        note, outbox, purge_receipt, status_change,
+    },
+    retention::facts_of,
+};
+use crate::domain::retention::Policy;
+
+/// Why an application went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Its purge date passed.
+    Scheduled,
+    /// An admin erased it at once.
+    Erased,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Scheduled => "scheduled",
+            Reason::Erased => "erased",
+        }
+    }
+}
+
+/// What one batch removed.
+#[derive(Debug, Default)]
+pub struct Erased {
+    pub receipts: Vec<purge_receipt::Model>,
+    /// Objects to delete from the store, queued in `purge_objects`.
+    pub object_keys: Vec<String>,
+    /// Claimed but no longer due once their facts were read (the stored date
+    /// was stale); their dates were corrected instead.
+    pub skipped: usize,
+}
+
+/// An active hold: without end, or ending after `now`.
+fn not_held(now: DateTime<Utc>) -> Condition {
+    let held = Query::select()
+        .expr(Expr::val(1))
+        .from(legal_hold::Entity)
+        .and_where(
+            Expr::col((legal_hold::Entity, legal_hold::Column::ApplicationId))
+                .equals((application::Entity, application::Column::Id)),
+        )
+        .cond_where(
+            Condition::any()
+                .add(Expr::col((legal_hold::Entity, legal_hold::Column::Until)).is_null())
+                .add(Expr::col((legal_hold::Entity, legal_hold::Column::Until)).gt(now)),
+        )
+        .to_owned();
+    Condition::all().add(Expr::exists(held).not())
+}
+
+/// The applications due by `due_by` and not held at `now`, soonest first.
+pub fn due(now: DateTime<Utc>, due_by: DateTime<Utc>) -> Select<application::Entity> {
+    application::Entity::find()
+        .filter(application::Column::PurgeAfter.lte(due_by))
+        .filter(not_held(now))
+        .order_by_asc(application::Column::PurgeAfter)
+        .order_by_asc(application::Column::Id)
+}
+
+/// Locks up to `limit` applications due now; on PostgreSQL, rows another
+/// purge holds are skipped, not waited for.
+pub async fn claim_due(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<application::Model>, DbErr> {
+    due(now, now)
+        .limit(limit)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .all(db)
+        .await
+}
+
+/// Locks one application for an admin's erasure (waiting for a purge that
+/// holds it: then it is gone and this finds nothing).
+pub async fn claim_one(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<application::Model>, DbErr> {
+    application::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await
+}
+
+/// Erases these locked applications in the caller's transaction. A scheduled
+/// purge re-reads each one's facts and spares any that is no longer due.
+pub async fn erase(
+    db: &impl ConnectionTrait,
+    policy: &Policy,
+    claimed: Vec<application::Model>,
+    reason: Reason,
+    now: DateTime<Utc>,
+) -> Result<Erased, DbErr> {
+    let mut erased = Erased::default();
+    if claimed.is_empty() {
+        return Ok(erased);
+    }
+    let facts: BTreeMap<Uuid, _> = facts_of(db, &claimed).await?.into_iter().collect();
+    let mut going = Vec::with_capacity(claimed.len());
+    let mut stale = Vec::new();
+    for application in claimed {
+        let retention = facts
+            .get(&application.id)
+            .map(|facts| policy.retention(facts, now));
+        match (&retention, reason) {
+            (Some(r), Reason::Scheduled) if !r.is_due(now) => stale.push(application.id),
+            _ => going.push((application, retention)),
+        }
+    }
+    erased.skipped = stale.len();
+    super::retention::refresh(db, policy, &stale).await?;
+    if going.is_empty() {
+        return Ok(erased);
+    }
+    let ids: Vec<Uuid> = going.iter().map(|(a, _)| a.id).collect();
+
+    // Candidates in id order, so two purges lock them in the same order; the
+    // lock makes the "was it their last application?" check below see what
+    // a concurrent purge of their other application committed.
+    let mut candidate_ids: Vec<Uuid> = going.iter().map(|(a, _)| a.candidate_id).collect();
+    candidate_ids.sort();
+    candidate_ids.dedup();
+    candidate::Entity::find()
+        .select_only()
+        .column(candidate::Column::Id)
+        .filter(candidate::Column::Id.is_in(candidate_ids.iter().copied()))
+        .order_by_asc(candidate::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?;
+
+    let documents: Vec<(Uuid, String)> = document::Entity::find()
+        .select_only()
+        .column(document::Column::ApplicationId)
+        .column(document::Column::ObjectKey)
+        .filter(document::Column::ApplicationId.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut objects: BTreeMap<Uuid, i32> = BTreeMap::new();
+    for (application_id, _) in &documents {
+        *objects.entry(*application_id).or_default() += 1;
+    }
+    erased.object_keys = documents.into_iter().map(|(_, key)| key).collect();
+    queue_objects(db, &erased.object_keys, now).await?;
+
+    let mut counters: BTreeMap<(Uuid, String, String, String), i64> = BTreeMap::new();
+    for (application, retention) in &going {
+        let outcome = crate::domain::status::ApplicationStatus::parse(&application.status)
+            .filter(|s| s.is_final());
+        let receipt = purge_receipt::Model {
+            id: Uuid::now_v7(),
+            application_id: application.id,
+            job_id: application.job_id,
+            outcome: outcome.map(|o| o.as_str().to_owned()),
+            clock_start: retention.as_ref().and_then(|r| r.clock_start),
+            purge_after: retention
+                .as_ref()
+                .map(|r| r.purge_after)
+                .or(application.purge_after)
+                .unwrap_or(now),
+            purged_at: now,
+            rule: match reason {
+                Reason::Scheduled => retention
+                    .as_ref()
+                    .map(|r| r.rule.clone())
+                    .unwrap_or_default(),
+                Reason::Erased => "admin_erasure".to_owned(),
+            },
+            reason: reason.as_str().to_owned(),
+            objects_deleted: objects.get(&application.id).copied().unwrap_or(0),
+        };
+        let created = application.created_at;
+        *counters
+            .entry((
+                application.job_id,
+                format!("{:04}-{:02}", created.year(), created.month()),
+                application.source.clone().unwrap_or_default(),
+                receipt.outcome.clone().unwrap_or_default(),
+            ))
+            .or_default() += 1;
+        erased.receipts.push(receipt);
+    }
+    insert_receipts(db, &erased.receipts).await?;
+    count_purged(db, counters).await?;
+    delete_rows(db, &ids, &candidate_ids).await?;
+    Ok(erased)
+}
+
+async fn queue_objects(
+    db: &impl ConnectionTrait,
+    keys: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    for chunk in keys.chunks(500) {
+        let mut insert = Query::insert()
+            .into_table("purge_objects")
+            .columns(["object_key", "queued_at"])
+            .on_conflict(OnConflict::column("object_key").do_nothing().to_owned())
+            .to_owned();
+        for key in chunk {
+            insert.values_panic([key.clone().into(), now.into()]);
+        }
+        db.execute(&insert).await?;
+    }
+    Ok(())
+}
+
+async fn insert_receipts(
+    db: &impl ConnectionTrait,
+    receipts: &[purge_receipt::Model],
+) -> Result<(), DbErr> {
+    for chunk in receipts.chunks(200) {
+        let rows = chunk.iter().map(|r| purge_receipt::ActiveModel {
+            id: Set(r.id),
+            application_id: Set(r.application_id),
+            job_id: Set(r.job_id),
+            outcome: Set(r.outcome.clone()),
+            clock_start: Set(r.clock_start),
+            purge_after: Set(r.purge_after),
+            purged_at: Set(r.purged_at),
+            rule: Set(r.rule.clone()),
+            reason: Set(r.reason.clone()),
+            objects_deleted: Set(r.objects_deleted),
+        });
+        purge_receipt::Entity::insert_many(rows)
+            .on_conflict_do_nothing_on([purge_receipt::Column::ApplicationId])
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Adds to the anonymous counters (job, month, source, outcome).
+async fn count_purged(
+    db: &impl ConnectionTrait,
+    counters: BTreeMap<(Uuid, String, String, String), i64>,
+) -> Result<(), DbErr> {
+    for ((job_id, month, source, outcome), count) in counters {
+        let insert = Query::insert()
+            .into_table("source_stats")
+            .columns(["job_id", "month", "source", "outcome", "purged"])
+            .values_panic([
+                job_id.into(),
+                month.into(),
+                source.into(),
+                outcome.into(),
+                count.into(),
+            ])
+            .on_conflict(
+                OnConflict::columns(["job_id", "month", "source", "outcome"])
+                    .value(
+                        "purged",
+                        Expr::cust("source_stats.purged + excluded.purged"),
+                    )
+                    .to_owned(),
+            )
+            .to_owned();
+        db.execute(&insert).await?;
+    }
+    Ok(())
+}
+
+/// Deletes every row about these applications, then the candidates left
+/// without any application.
+async fn delete_rows(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    candidate_ids: &[Uuid],
+) -> Result<(), DbErr> {
+    let messages = Query::select()
+        .column(message::Column::Id)
+        .from(message::Entity)
+        .and_where(message::Column::ApplicationId.is_in(ids.iter().copied()))
+        .to_owned();
+    outbox::Entity::delete_many()
+        .filter(outbox::Column::MessageId.in_subquery(messages))
+        .exec(db)
+        .await?;
+    macro_rules! delete_owned {
+        ($($entity:ident),*) => {$(
+            $entity::Entity::delete_many()
+                .filter($entity::Column::ApplicationId.is_in(ids.iter().copied()))
+                .exec(db)
+                .await?;
+        )*};
+    }
+    delete_owned!(
+        message,
+        note,
+        interview,
+        status_change,
+        consent,
+        consent_link,
+        legal_hold,
+        document
+    );
+    application::Entity::delete_many()
+        .filter(application::Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
+    let remaining = Query::select()
+        .expr(Expr::val(1))
+        .from(application::Entity)
+        .and_where(
+            Expr::col((application::Entity, application::Column::CandidateId))
+                .equals((candidate::Entity, candidate::Column::Id)),
+        )
+        .to_owned();
+    candidate::Entity::delete_many()
+        .filter(candidate::Column::Id.is_in(candidate_ids.iter().copied()))
+        .filter(Condition::all().add(Expr::exists(remaining).not()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Objects of purged applications still to delete (after a crash), oldest first.
+pub async fn queued_objects(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<String>, DbErr> {
+    let select = Query::select()
+        .column("object_key")
+        .from("purge_objects")
+        .order_by("queued_at", sea_orm::Order::Asc)
+        .limit(limit)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
+    rows.iter()
+        .map(|row| row.try_get::<String>("", "object_key"))
+        .collect()
+}
+
+/// Takes deleted objects off the queue.
+pub async fn objects_deleted(db: &impl ConnectionTrait, keys: &[String]) -> Result<(), DbErr> {
+    for chunk in keys.chunks(500) {
+        let delete = Query::delete()
+            .from_table("purge_objects")
+            .and_where(Expr::col("object_key").is_in(chunk.iter().cloned()))
+            .to_owned();
+        db.execute(&delete).await?;
+    }
+    Ok(())
+}
+
+/// Receipts, oldest first, after the receipt `after`.
+pub async fn receipts(
+    db: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<purge_receipt::Model>, DbErr> {
+    let mut query = purge_receipt::Entity::find()
+        .order_by_asc(purge_receipt::Column::Id)
+        .limit(limit);
+    if let Some(after) = after {
+        query = query.filter(purge_receipt::Column::Id.gt(after));
+    }
+    query.all(db).await
+}
+
+/// Applications whose purge date falls by `until`, held or not, soonest
+/// first, after the position `after` (purge date and id of the last one seen).
+pub async fn preview(
+    db: &impl ConnectionTrait,
+    until: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<application::Model>, DbErr> {
+    let mut query = application::Entity::find()
+        .filter(application::Column::PurgeAfter.lte(until))
+        .order_by_asc(application::Column::PurgeAfter)
+        .order_by_asc(application::Column::Id)
+        .limit(limit);
+    if let Some((at, id)) = after {
+        query = query.filter(
+            Condition::any()
+                .add(application::Column::PurgeAfter.gt(at))
+                .add(
+                    Condition::all()
+                        .add(application::Column::PurgeAfter.eq(at))
+                        .add(application::Column::Id.gt(id)),
+                ),
+        );
+    }
+    query.all(db).await
+}
