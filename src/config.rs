@@ -99,15 +99,11 @@ pub struct RetentionSettings {
     pub after_inactivity: String,
     pub purge_interval: String,
     /// Applications one purge transaction takes.
-    #[serde(default = "default_purge_batch")]
     pub purge_batch: u64,
     #[serde(default)]
     pub rules: Vec<RuleSettings>,
 }
 
-fn default_purge_batch() -> u64 {
-    500
-}
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -8,7 +8,6 @@ use poem_openapi::{
     param::{Header, Path, Query},
     payload::Json,
 };
-use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
 use super::{
@@ -391,7 +390,7 @@ impl ApplicationsApi {
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
         // Writes only inside the transaction: SQLite takes its write lock at once.
-        let txn = state.writer.connection().begin().await?;
+        let txn = state.writer.begin().await?;
         store::applications::rectify_candidate(&txn, record.candidate, candidate_changes)
             .await
             .map_err(|err| {

@@ -1,6 +1,5 @@
 //! Jobs: the careers site reads open ones; recruiters create and change them.
 
-use sea_orm::TransactionTrait;
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
@@ -204,7 +203,7 @@ impl JobsApi {
         // Closing, reopening or moving the job moves its applications' purge dates.
         let moves_retention = changes.status.is_some_and(|s| s.as_str() != current.status)
             || changes.country.as_ref().is_some_and(|c| *c != current.country);
-        let txn = state.writer.connection().begin().await?;
+        let txn = state.writer.begin().await?;
         let job = store::jobs::update(&txn, current, changes).await?;
         if moves_retention {
             store::retention::refresh_job(&txn, &state.policy, job.id).await?;

@@ -27,7 +27,7 @@ use crate::{
     domain::{
         fields,
         keys::Role,
-        retention::{ConsentKind, parse_duration},
+        retention::ConsentKind,
         status::ApplicationStatus,
     },
     error::{ApiError, ApiResult},
@@ -315,7 +315,7 @@ impl RetentionApi {
             .then(|| {
                 rows.last().and_then(|a| {
                     a.purge_after
-                        .map(|at| format!("{}~{}", at.to_rfc3339_opts(SecondsFormat::Micros, true), a.id))
+                        .map(|at| format!("{}~{}", at.to_rfc3339_opts(SecondsFormat::AutoSi, true), a.id))
                 })
             })
             .flatten();

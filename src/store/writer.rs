@@ -8,7 +8,10 @@
 use std::{any::Any, sync::Arc};
 
 use futures_util::future::BoxFuture;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 use tokio::sync::{mpsc, oneshot};
 
 /// The most writes one group commit takes.
@@ -43,6 +46,11 @@ impl Writer {
         &self.db
     }
 
+    /// A write transaction outside the queue (see [`begin`]).
+    pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        begin(&self.db).await
+    }
+
     /// Runs `work` in a transaction and returns its result once committed.
     /// `work` may run more than once (after a group rolled back), so it must
     /// only write to the database.
@@ -55,7 +63,7 @@ impl Writer {
             + 'static,
     {
         let Some(queue) = &self.queue else {
-            let txn = self.db.begin().await?;
+            let txn = begin(&self.db).await?;
             let value = work(&txn).await?;
             txn.commit().await?;
             return Ok(value);
@@ -108,7 +116,7 @@ async fn commit_group(
     db: &DatabaseConnection,
     group: &[Job],
 ) -> Result<Vec<Box<dyn Any + Send>>, DbErr> {
-    let txn = db.begin().await?;
+    let txn = begin(db).await?;
     let mut values = Vec::with_capacity(group.len());
     for job in group {
         values.push((job.work)(&txn).await?);
@@ -117,8 +125,20 @@ async fn commit_group(
     Ok(values)
 }
 
+/// Begins a write transaction. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), waiting out the busy timeout for another process's
+/// writer; a deferred transaction that read first could not wait, and would
+/// fail with "database is locked" when it came to write.
+async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
 async fn commit_one(db: &DatabaseConnection, work: &Work) -> Outcome {
-    let txn = db.begin().await?;
+    let txn = begin(db).await?;
     let value = work(&txn).await?;
     txn.commit().await?;
     Ok(value)

@@ -11,6 +11,7 @@ mod messages;
 mod notes;
 mod operations;
 mod pipeline;
+mod purge;
 mod reads;
 mod retention;
 mod smtp_sink;
