@@ -11,10 +11,10 @@ use anyhow::Context;
 use poem::{
     Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server,
     endpoint::make_sync,
+    get,
     http::{Method, StatusCode, header},
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
     middleware::Cors,
-    get,
     web::Html,
 };
 use sea_orm::DatabaseConnection;

@@ -212,7 +212,7 @@ impl Blobs {
     }
 
     /// A fresh random key for a document, fanned out over 256 folders.
-    fn new_document_key() -> String {
+    pub fn new_document_key() -> String {
         let id = Uuid::new_v4().simple().to_string();
         format!("{DOCUMENTS}/{}/{id}", &id[..2])
     }
@@ -227,7 +227,13 @@ impl Blobs {
     /// spool file in chunks; it is never whole in memory.
     pub async fn store_document(&self, data: &UploadData) -> anyhow::Result<String> {
         let key = Self::new_document_key();
-        let path = self.path(&key);
+        self.put_document(&key, data).await?;
+        Ok(key)
+    }
+
+    /// Writes a document under `key`, durably.
+    pub async fn put_document(&self, key: &str, data: &UploadData) -> anyhow::Result<()> {
+        let path = self.path(key);
         match data {
             UploadData::Memory(bytes) => {
                 self.store
@@ -237,7 +243,7 @@ impl Blobs {
             }
             UploadData::File { file, size } => self.stream_file(path, file, *size).await?,
         }
-        Ok(key)
+        Ok(())
     }
 
     async fn stream_file(&self, path: Path, file: &std::fs::File, size: u64) -> anyhow::Result<()> {

@@ -124,7 +124,9 @@ pub async fn purge_dry_run(settings: Settings) -> anyhow::Result<()> {
                 println!(
                     "{}  purge_after {}  rule {}",
                     application.id,
-                    retention.purge_after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    retention
+                        .purge_after
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     retention.rule
                 );
             }
@@ -149,13 +151,12 @@ pub async fn purge(settings: Settings) -> anyhow::Result<()> {
         0
     };
     let progress = move |done: usize| {
-        if total > 0 {
-            let width = 30;
-            let filled = (done.min(total) * width) / total;
+        const WIDTH: usize = 30;
+        if let Some(filled) = (done.min(total) * WIDTH).checked_div(total) {
             eprint!(
                 "\r[{}{}] {done}/{total}",
                 "#".repeat(filled),
-                " ".repeat(width - filled)
+                " ".repeat(WIDTH - filled)
             );
         }
     };

@@ -104,7 +104,6 @@ pub struct RetentionSettings {
     pub rules: Vec<RuleSettings>,
 }
 
-
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSettings {

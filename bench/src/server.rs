@@ -257,7 +257,7 @@ fn service_env(
 
 /// Sets `env` on `cmd`, dropping any other inherited service settings so a
 /// developer's shell cannot change what is measured.
-fn configure_env(cmd: &mut Command, env: &[(&'static str, String)]) {
+pub fn configure_env(cmd: &mut Command, env: &[(&'static str, String)]) {
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("APPLICANT_VAULT__") {
             cmd.env_remove(name);

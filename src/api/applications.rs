@@ -14,8 +14,8 @@ use super::{
     ApiTags,
     auth::{ApiKey, RECRUITERS},
     intake::{self, ApplicationForm, SubmitResponse},
-    retention::PurgeReceipt,
     page_limit,
+    retention::PurgeReceipt,
     text::Text,
 };
 use crate::{

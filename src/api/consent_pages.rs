@@ -192,14 +192,9 @@ async fn choose(
         Action::Withdraw => ConsentKind::Erasure,
     };
     let candidate = Actor::default();
-    let consent = store::retention::record_consent(
-        txn,
-        application_id,
-        kind,
-        "link".to_owned(),
-        &candidate,
-    )
-    .await?;
+    let consent =
+        store::retention::record_consent(txn, application_id, kind, "link".to_owned(), &candidate)
+            .await?;
     store::retention::use_link(txn, &valid.link.token_hash, action.as_str(), now).await?;
     store::retention::refresh(txn, &state.policy, &[application_id]).await?;
     store::audit::record(

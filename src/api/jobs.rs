@@ -202,7 +202,10 @@ impl JobsApi {
             .ok_or_else(|| ApiError::not_found("job"))?;
         // Closing, reopening or moving the job moves its applications' purge dates.
         let moves_retention = changes.status.is_some_and(|s| s.as_str() != current.status)
-            || changes.country.as_ref().is_some_and(|c| *c != current.country);
+            || changes
+                .country
+                .as_ref()
+                .is_some_and(|c| *c != current.country);
         let txn = state.writer.begin().await?;
         let job = store::jobs::update(&txn, current, changes).await?;
         if moves_retention {

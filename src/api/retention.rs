@@ -24,12 +24,7 @@ use super::{
 };
 use crate::{
     app::AppState,
-    domain::{
-        fields,
-        keys::Role,
-        retention::ConsentKind,
-        status::ApplicationStatus,
-    },
+    domain::{fields, keys::Role, retention::ConsentKind, status::ApplicationStatus},
     error::{ApiError, ApiResult},
     store::{self, entity::purge_receipt},
 };
@@ -314,8 +309,13 @@ impl RetentionApi {
         let next_cursor = (rows.len() as u64 == limit)
             .then(|| {
                 rows.last().and_then(|a| {
-                    a.purge_after
-                        .map(|at| format!("{}~{}", at.to_rfc3339_opts(SecondsFormat::AutoSi, true), a.id))
+                    a.purge_after.map(|at| {
+                        format!(
+                            "{}~{}",
+                            at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                            a.id
+                        )
+                    })
                 })
             })
             .flatten();

@@ -220,23 +220,6 @@ impl Deliverer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Settings;
-
-    #[test]
-    fn retries_back_off_doubling_up_to_the_cap() {
-        let mut settings = Settings::embedded_default().mail;
-        settings.retry_initial_secs = 30;
-        settings.retry_max_secs = 3600;
-        let deliverer = Deliverer::new(&settings).unwrap();
-        let waits: Vec<u64> = (1..=10).map(|n| deliverer.backoff(n).as_secs()).collect();
-        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
-        assert_eq!(deliverer.backoff(200).as_secs(), 3600);
-    }
-}
-
 /// Makes a candidate link for a reminder being sent: the token goes into the
 /// mail, only its hash into the database.
 async fn mint_link(state: &AppState, application_id: uuid::Uuid) -> anyhow::Result<String> {
@@ -257,4 +240,21 @@ async fn mint_link(state: &AppState, application_id: uuid::Uuid) -> anyhow::Resu
         .await?;
     let base = state.settings.server.public_url.trim_end_matches('/');
     Ok(format!("{base}/consent/{token}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    #[test]
+    fn retries_back_off_doubling_up_to_the_cap() {
+        let mut settings = Settings::embedded_default().mail;
+        settings.retry_initial_secs = 30;
+        settings.retry_max_secs = 3600;
+        let deliverer = Deliverer::new(&settings).unwrap();
+        let waits: Vec<u64> = (1..=10).map(|n| deliverer.backoff(n).as_secs()).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+        assert_eq!(deliverer.backoff(200).as_secs(), 3600);
+    }
 }

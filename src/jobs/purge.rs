@@ -75,9 +75,14 @@ pub async fn erase_now(
             let (policy, actor) = (std::sync::Arc::clone(&policy), actor.clone());
             Box::pin(async move {
                 let claimed = store::purge::claim_one(txn, id).await?;
-                let erased =
-                    store::purge::erase(txn, &policy, claimed.into_iter().collect(), Reason::Erased, now)
-                        .await?;
+                let erased = store::purge::erase(
+                    txn,
+                    &policy,
+                    claimed.into_iter().collect(),
+                    Reason::Erased,
+                    now,
+                )
+                .await?;
                 if !erased.receipts.is_empty() {
                     store::audit::record(txn, &actor, "application.erased", Some(id), None).await?;
                 }
@@ -159,7 +164,10 @@ async fn send_reminders(state: &AppState) -> anyhow::Result<usize> {
                             .await?;
                     let count = claimed.len();
                     let facts: std::collections::HashMap<_, _> =
-                        store::retention::facts_of(txn, &claimed).await?.into_iter().collect();
+                        store::retention::facts_of(txn, &claimed)
+                            .await?
+                            .into_iter()
+                            .collect();
                     let mut queued = 0;
                     for application in &claimed {
                         let Some(facts) = facts.get(&application.id) else {
@@ -216,6 +224,9 @@ fn reminder(dates: &ReminderDates, to: &store::applications::Addressee) -> mail:
         ("job_title", &to.job_title),
         ("purge_date", &date(dates.purge_after)),
         ("extended_until", &date(dates.extended_until)),
-        ("link_expires", &date(dates.link_expires.min(dates.purge_after))),
+        (
+            "link_expires",
+            &date(dates.link_expires.min(dates.purge_after)),
+        ),
     ])
 }

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, Condition, ConnectionTrait, DbBackend, DbErr, FromQueryResult, QuerySelect,
-    Statement,
+    ActiveValue::Set,
+    Condition, ConnectionTrait, DbBackend, DbErr, FromQueryResult, QuerySelect, Statement,
     prelude::*,
     sea_query::{ExprTrait, LockBehavior, LockType},
 };
@@ -259,12 +259,10 @@ pub async fn claim_reminders(
         .filter(
             Condition::any()
                 .add(application::Column::RemindedFor.is_null())
-                .add(
-                    ExprTrait::ne(
-                        Expr::col(application::Column::RemindedFor),
-                        Expr::col(application::Column::PurgeAfter),
-                    ),
-                ),
+                .add(ExprTrait::ne(
+                    Expr::col(application::Column::RemindedFor),
+                    Expr::col(application::Column::PurgeAfter),
+                )),
         )
         .limit(limit)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)

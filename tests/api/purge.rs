@@ -158,8 +158,14 @@ async fn reminded_candidates_extend_or_withdraw_and_the_purge_keeps_its_word() {
     assert_eq!(extended.status(), StatusCode::OK);
     let kept_until = purge_after(&app, keep).await;
     let expected = chrono::Utc::now() + chrono::TimeDelta::hours(1);
-    assert!((kept_until - expected).num_seconds().abs() < 30, "{kept_until}");
-    assert_eq!(choose(&app, &keep_link, "extend").await.status(), StatusCode::OK);
+    assert!(
+        (kept_until - expected).num_seconds().abs() < 30,
+        "{kept_until}"
+    );
+    assert_eq!(
+        choose(&app, &keep_link, "extend").await.status(),
+        StatusCode::OK
+    );
     assert_eq!(purge_after(&app, keep).await, kept_until);
     assert_eq!(app.count_rows("consents").await, 1);
     let read = app
@@ -168,8 +174,14 @@ async fn reminded_candidates_extend_or_withdraw_and_the_purge_keeps_its_word() {
     assert_eq!(read["retention"]["rule"], "consent");
 
     // Withdrawing sends it to the next purge.
-    assert_eq!(choose(&app, &go_link, "withdraw").await.status(), StatusCode::OK);
-    assert_eq!(choose(&app, &go_link, "withdraw").await.status(), StatusCode::OK);
+    assert_eq!(
+        choose(&app, &go_link, "withdraw").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        choose(&app, &go_link, "withdraw").await.status(),
+        StatusCode::OK
+    );
     until_purged(&app, go).await;
     // Used up and gone: the link now reveals nothing.
     let dead = app.client.get(&go_link).send().await.unwrap();
@@ -193,7 +205,11 @@ async fn reminded_candidates_extend_or_withdraw_and_the_purge_keeps_its_word() {
         assert_eq!(status, StatusCode::OK, "{id} was kept");
     }
     let objects_after = app.object_keys().await;
-    assert_eq!(objects_after.len(), 2, "exactly the withdrawn one's file went");
+    assert_eq!(
+        objects_after.len(),
+        2,
+        "exactly the withdrawn one's file went"
+    );
 
     // Lifting the hold puts it back on its schedule, which has passed.
     let lifted = app
@@ -306,7 +322,11 @@ async fn the_preview_and_the_dry_run_list_what_will_go_and_why() {
         .get_json(&app.admin_key, "/v1/retention/preview?within=1d")
         .await;
     let items = preview["items"].as_array().unwrap();
-    assert_eq!(items.len(), 2, "the undecided one is a year away: {preview}");
+    assert_eq!(
+        items.len(),
+        2,
+        "the undecided one is a year away: {preview}"
+    );
     assert_eq!(items[0]["application_id"], ids[0].as_str());
     assert_eq!(items[0]["rule"], "after_decision");
     assert_eq!(items[0]["held"], false);
@@ -332,10 +352,20 @@ async fn the_preview_and_the_dry_run_list_what_will_go_and_why() {
     let dry = purge_cli(&app, &["--dry-run"]).output().unwrap();
     let listed = String::from_utf8(dry.stdout).unwrap();
     assert!(dry.status.success());
-    assert!(listed.contains(&ids[0]) && listed.contains("after_decision"), "{listed}");
+    assert!(
+        listed.contains(&ids[0]) && listed.contains("after_decision"),
+        "{listed}"
+    );
     assert!(!listed.contains(&ids[1]), "held: {listed}");
-    assert!(listed.contains("1 applications would be purged"), "{listed}");
-    assert_eq!(app.count_rows("applications").await, 3, "a dry run deletes nothing");
+    assert!(
+        listed.contains("1 applications would be purged"),
+        "{listed}"
+    );
+    assert_eq!(
+        app.count_rows("applications").await,
+        3,
+        "a dry run deletes nothing"
+    );
 
     let run = purge_cli(&app, &[]).output().unwrap();
     assert!(run.status.success());
@@ -349,8 +379,12 @@ async fn the_preview_and_the_dry_run_list_what_will_go_and_why() {
 async fn an_admin_erases_an_application_at_once_even_under_a_hold() {
     let app = spawn_app_with(&[]).await;
     let job = app.create_job("FR").await;
-    let first = app.submit_ok(ApplicationForm::new(&job, "twice@example.com")).await;
-    let second = app.submit_ok(ApplicationForm::new(&job, "twice@example.com")).await;
+    let first = app
+        .submit_ok(ApplicationForm::new(&job, "twice@example.com"))
+        .await;
+    let second = app
+        .submit_ok(ApplicationForm::new(&job, "twice@example.com"))
+        .await;
     let id = first["id"].as_str().unwrap();
     app.send_json(
         Method::PUT,
@@ -373,7 +407,10 @@ async fn an_admin_erases_an_application_at_once_even_under_a_hold() {
     assert_eq!(receipt["reason"], "erased");
     assert_eq!(receipt["rule"], "admin_erasure");
     assert_eq!(receipt["objects_deleted"], 1);
-    assert_eq!(app.get(&app.admin_key, &path).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&app.admin_key, &path).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let again = app
         .send_json(Method::DELETE, &app.admin_key, &path, &json!({}))
         .await;
@@ -507,7 +544,9 @@ async fn nothing_personal_stays_after_a_purge() {
     assert_eq!(keys.len(), 1);
     for key in keys {
         let (_, stream) = app.state.blobs.open(&key).await.unwrap();
-        let chunks: Vec<_> = futures_util::TryStreamExt::try_collect(stream).await.unwrap();
+        let chunks: Vec<_> = futures_util::TryStreamExt::try_collect(stream)
+            .await
+            .unwrap();
         let bytes: Vec<u8> = chunks.concat();
         assert!(
             !bytes.windows(64).any(|w| cv.windows(64).next() == Some(w)) && bytes != cv,
@@ -535,8 +574,11 @@ async fn due_applications(app: &TestApp, count: usize) -> Vec<String> {
     let job = app.create_job("FR").await;
     let mut ids = Vec::with_capacity(count);
     for n in 0..count {
-        let form = ApplicationForm::new(&job, &format!("due{n}@example.com"))
-            .file("cv", pdf(2048 + n, n as u8), "cv.pdf");
+        let form = ApplicationForm::new(&job, &format!("due{n}@example.com")).file(
+            "cv",
+            pdf(2048 + n, n as u8),
+            "cv.pdf",
+        );
         ids.push(app.submit_ok(form).await["id"].as_str().unwrap().to_owned());
     }
     tokio::time::sleep(Duration::from_millis(1200)).await;
@@ -557,7 +599,10 @@ async fn assert_purged_exactly_once(app: &TestApp, ids: &[String]) {
     let mut cursor = String::new();
     loop {
         let page = app
-            .get_json(&app.admin_key, &format!("/v1/purge-receipts?limit=200{cursor}"))
+            .get_json(
+                &app.admin_key,
+                &format!("/v1/purge-receipts?limit=200{cursor}"),
+            )
             .await;
         receipts.extend(
             page["items"]
@@ -631,7 +676,11 @@ async fn a_purge_killed_at_random_points_leaves_nothing_behind_when_rerun() {
     assert!(killed_mid_run >= 20, "seed {seed}");
     assert!(left > 0, "the kills must come before the end (seed {seed})");
     let finish = purge_cli(&app, &[]).output().unwrap();
-    assert!(finish.status.success(), "{}", String::from_utf8_lossy(&finish.stderr));
+    assert!(
+        finish.status.success(),
+        "{}",
+        String::from_utf8_lossy(&finish.stderr)
+    );
     assert_purged_exactly_once(&app, &ids).await;
     app.stop().await;
 }
