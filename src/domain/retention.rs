@@ -464,4 +464,26 @@ mod tests {
         };
         assert!(!held.wants_reminder(&p, at(16), None));
     }
+
+    #[test]
+    fn an_extension_offered_now_is_what_granting_it_gives() {
+        let policy = policy();
+        let facts = decided(Hired, 0, "FR");
+        // Within the cap: a year from the grant.
+        assert_eq!(policy.extended_at(&facts, at(170)), at(170 + 365));
+        // Near the cap: never past two years from the clock start.
+        assert_eq!(policy.extended_at(&facts, at(600)), at(730));
+        let mut granted = facts.clone();
+        granted.extensions.push(at(170));
+        assert_eq!(policy.retention(&granted, at(171)).purge_after, at(535));
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_the_policy() {
+        let mut other = policy();
+        assert_eq!(policy().fingerprint(), other.fingerprint());
+        other.after_decision = TimeDelta::days(181);
+        assert_ne!(policy().fingerprint(), other.fingerprint());
+        assert_eq!(policy().fingerprint().len(), 16);
+    }
 }

@@ -33,6 +33,8 @@ pub async fn run(state: &AppState, progress: &(dyn Fn(usize) + Sync)) -> anyhow:
     };
     refresh_stale(state).await?;
     done.reminded = send_reminders(state).await?;
+    // One batch's objects are deleted while the next batch's rows are.
+    let mut deleting: Option<tokio::task::JoinHandle<anyhow::Result<usize>>> = None;
     loop {
         let now = Utc::now();
         let batch = state.settings.retention.purge_batch;
@@ -47,15 +49,24 @@ pub async fn run(state: &AppState, progress: &(dyn Fn(usize) + Sync)) -> anyhow:
                 })
             })
             .await?;
+        if let Some(previous) = deleting.take() {
+            done.objects += previous.await??;
+        }
         if erased.receipts.is_empty() && erased.skipped == 0 {
             break;
         }
-        done.objects += delete_objects(state, erased.object_keys).await?;
+        let (state, keys) = (state.clone(), erased.object_keys);
+        deleting = Some(tokio::spawn(
+            async move { delete_objects(&state, keys).await },
+        ));
         done.applications += erased.receipts.len();
         for receipt in &erased.receipts {
             tracing::info!(application_id = %receipt.application_id, rule = %receipt.rule, "application purged");
         }
         progress(done.applications);
+    }
+    if done.applications > 0 {
+        store::purge::compact(&state.db).await?;
     }
     Ok(done)
 }

@@ -61,7 +61,9 @@ impl DatabaseSettings {
     }
 
     /// Opens a pool. SQLite runs in WAL mode with full sync, so readers run
-    /// beside the one writer and a committed row survives a power cut.
+    /// beside the one writer and a committed row survives a power cut, and
+    /// with secure delete, so what a purge deletes is overwritten in the file,
+    /// not left in free pages.
     async fn connect_with(&self, size: u32) -> anyhow::Result<DatabaseConnection> {
         let mut options = ConnectOptions::new(self.url.clone());
         options
@@ -79,6 +81,7 @@ impl DatabaseSettings {
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
+                    .pragma("secure_delete", "ON")
             });
         }
         Database::connect(options)

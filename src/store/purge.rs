@@ -409,3 +409,14 @@ pub async fn preview(
     }
     query.all(db).await
 }
+
+/// After a purge on SQLite, copies the write-ahead log into the database file
+/// and empties it, so that deleted rows (overwritten there by secure delete)
+/// do not live on in old log frames. Best effort while readers are active.
+pub async fn compact(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await?;
+    }
+    Ok(())
+}

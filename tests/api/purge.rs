@@ -536,6 +536,20 @@ async fn nothing_personal_stays_after_a_purge() {
         assert!(!after.contains(secret), "{secret:?} stayed:\n{after}");
     }
     assert!(after.contains("Other Person"), "the held one stays");
+    // On SQLite, not even the file's free pages or its log keep them.
+    let url = &app.state.settings.database.url;
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap();
+        for file in [path.to_owned(), format!("{path}-wal")] {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            for secret in [name, email, phone] {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{secret:?} stayed in the bytes of {file}"
+                );
+            }
+        }
+    }
     assert!(
         after.contains(&id) || after.contains(&id.replace('-', "")),
         "the receipt names the application by id"

@@ -23,8 +23,8 @@ use chrono::{TimeDelta, Utc};
 use clap::Parser;
 use futures_util::{StreamExt, TryStreamExt};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    PaginatorTrait, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection, EntityTrait, PaginatorTrait,
+    TransactionTrait,
 };
 use tokio::process::Command;
 use uuid::Uuid;
@@ -67,7 +67,10 @@ struct Place {
 
 impl Place {
     fn settings(&self) -> Result<Settings> {
-        Settings::from_layers(None, self.env.iter().map(|(k, v)| (k.to_string(), v.clone())))
+        Settings::from_layers(
+            None,
+            self.env.iter().map(|(k, v)| (k.to_string(), v.clone())),
+        )
     }
 }
 
@@ -147,8 +150,12 @@ async fn load(place: &Place, count: usize, cv: &Bytes) -> Result<Vec<String>> {
                 created_at: Set(decided),
             });
         }
-        candidate::Entity::insert_many(candidates).exec(&txn).await?;
-        application::Entity::insert_many(applications).exec(&txn).await?;
+        candidate::Entity::insert_many(candidates)
+            .exec(&txn)
+            .await?;
+        application::Entity::insert_many(applications)
+            .exec(&txn)
+            .await?;
         document::Entity::insert_many(documents).exec(&txn).await?;
     }
     txn.commit().await?;
@@ -158,7 +165,12 @@ async fn load(place: &Place, count: usize, cv: &Bytes) -> Result<Vec<String>> {
     Ok(keys)
 }
 
-async fn write_objects(place: &Place, settings: &Settings, keys: &[String], cv: &Bytes) -> Result<()> {
+async fn write_objects(
+    place: &Place,
+    settings: &Settings,
+    keys: &[String],
+    cv: &Bytes,
+) -> Result<()> {
     match &place.folder {
         Some(folder) => {
             let folder = folder.clone();
@@ -192,7 +204,12 @@ async fn write_objects(place: &Place, settings: &Settings, keys: &[String], cv: 
 }
 
 /// Runs the service CLI with `env`; its standard output.
-async fn run(bin: &Path, args: &[&str], env: &[(&'static str, String)], limit: Duration) -> Result<String> {
+async fn run(
+    bin: &Path,
+    args: &[&str],
+    env: &[(&'static str, String)],
+    limit: Duration,
+) -> Result<String> {
     let mut cmd = Command::new(bin);
     cmd.args(args).kill_on_drop(true);
     configure_env(&mut cmd, env);
@@ -261,13 +278,25 @@ async fn purge_with_baseline(place: &Place, keys: &[String]) -> Result<f64> {
 
 async fn check_empty(place: &Place, receipts: usize) -> Result<()> {
     let db = Database::connect(&place.database_url).await?;
-    ensure!(application::Entity::find().count(&db).await? == 0, "applications left");
-    ensure!(document::Entity::find().count(&db).await? == 0, "documents left");
-    ensure!(candidate::Entity::find().count(&db).await? == 0, "candidates left");
+    ensure!(
+        application::Entity::find().count(&db).await? == 0,
+        "applications left"
+    );
+    ensure!(
+        document::Entity::find().count(&db).await? == 0,
+        "documents left"
+    );
+    ensure!(
+        candidate::Entity::find().count(&db).await? == 0,
+        "candidates left"
+    );
     let counted = applicant_vault::store::entity::purge_receipt::Entity::find()
         .count(&db)
         .await?;
-    ensure!(counted as usize == receipts, "{counted} receipts, not {receipts}");
+    ensure!(
+        counted as usize == receipts,
+        "{counted} receipts, not {receipts}"
+    );
     let left: Vec<_> = place
         .settings()?
         .storage
@@ -322,7 +351,10 @@ fn local_place(dir: &Path) -> Place {
                 "APPLICANT_VAULT__STORAGE__URL",
                 format!("file://{}", folder.display()),
             ),
-            ("APPLICANT_VAULT__MAIL__DIR", format!("{}/mail", dir.display())),
+            (
+                "APPLICANT_VAULT__MAIL__DIR",
+                format!("{}/mail", dir.display()),
+            ),
             ("RUST_LOG", "warn".to_owned()),
         ],
         database_url,
@@ -338,11 +370,26 @@ fn s3_place(args: &Args, endpoint: &str, database_url: String, prefix: &str) -> 
                 "APPLICANT_VAULT__STORAGE__URL",
                 format!("s3://{}/{prefix}", args.s3_bucket),
             ),
-            ("APPLICANT_VAULT__STORAGE__OPTIONS__AWS_ENDPOINT", endpoint.to_owned()),
-            ("APPLICANT_VAULT__STORAGE__OPTIONS__AWS_ALLOW_HTTP", "true".to_owned()),
-            ("APPLICANT_VAULT__STORAGE__OPTIONS__AWS_REGION", "us-east-1".to_owned()),
-            ("APPLICANT_VAULT__STORAGE__OPTIONS__AWS_ACCESS_KEY_ID", "bench".to_owned()),
-            ("APPLICANT_VAULT__STORAGE__OPTIONS__AWS_SECRET_ACCESS_KEY", "bench".to_owned()),
+            (
+                "APPLICANT_VAULT__STORAGE__OPTIONS__AWS_ENDPOINT",
+                endpoint.to_owned(),
+            ),
+            (
+                "APPLICANT_VAULT__STORAGE__OPTIONS__AWS_ALLOW_HTTP",
+                "true".to_owned(),
+            ),
+            (
+                "APPLICANT_VAULT__STORAGE__OPTIONS__AWS_REGION",
+                "us-east-1".to_owned(),
+            ),
+            (
+                "APPLICANT_VAULT__STORAGE__OPTIONS__AWS_ACCESS_KEY_ID",
+                "bench".to_owned(),
+            ),
+            (
+                "APPLICANT_VAULT__STORAGE__OPTIONS__AWS_SECRET_ACCESS_KEY",
+                "bench".to_owned(),
+            ),
             ("RUST_LOG", "warn".to_owned()),
         ],
         database_url,
@@ -355,19 +402,30 @@ async fn fresh_database(admin: &DatabaseConnection, admin_url: &str, name: &str)
     admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await?;
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
-    let base = admin_url.rsplit_once('/').map_or(admin_url, |(base, _)| base);
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url, |(base, _)| base);
     Ok(format!("{base}/{name}"))
 }
 
 async fn main_inner(args: Args) -> Result<Vec<Measured>> {
     let cv = applicant_vault_bench::pdf::synthetic_pdf(args.cv_kib * 1024);
-    let work_dir = args.work_dir.clone().unwrap_or_else(|| target_dir().join("bench-tmp"));
+    let work_dir = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| target_dir().join("bench-tmp"));
     std::fs::create_dir_all(&work_dir)?;
     let mut results = Vec::new();
     {
-        let service_dir = tempfile::Builder::new().prefix("purge-svc").tempdir_in(&work_dir)?;
-        let baseline_dir = tempfile::Builder::new().prefix("purge-base").tempdir_in(&work_dir)?;
+        let service_dir = tempfile::Builder::new()
+            .prefix("purge-svc")
+            .tempdir_in(&work_dir)?;
+        let baseline_dir = tempfile::Builder::new()
+            .prefix("purge-base")
+            .tempdir_in(&work_dir)?;
         results.push(
             scenario(
                 "SQLite + local folder",
@@ -389,7 +447,8 @@ async fn main_inner(args: Args) -> Result<Vec<Measured>> {
         let admin = Database::connect(admin_url).await?;
         let pid = std::process::id();
         let service_db = fresh_database(&admin, admin_url, &format!("av_purge_svc_{pid}")).await?;
-        let baseline_db = fresh_database(&admin, admin_url, &format!("av_purge_base_{pid}")).await?;
+        let baseline_db =
+            fresh_database(&admin, admin_url, &format!("av_purge_base_{pid}")).await?;
         let measured = scenario(
             "PostgreSQL + S3",
             args.s3_count,
@@ -398,7 +457,10 @@ async fn main_inner(args: Args) -> Result<Vec<Measured>> {
             s3_place(&args, endpoint, baseline_db, &format!("base-{pid}")),
         )
         .await;
-        for name in [format!("av_purge_svc_{pid}"), format!("av_purge_base_{pid}")] {
+        for name in [
+            format!("av_purge_svc_{pid}"),
+            format!("av_purge_base_{pid}"),
+        ] {
             admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .await?;
