@@ -86,7 +86,7 @@ impl Caller {
     pub fn require(&self, roles: &[Role]) -> ApiResult<()> {
         if self.publishable {
             return Err(ApiError::forbidden(
-                "a publishable key may only list jobs and submit applications",
+                "a publishable key may only list jobs, read imports and submit applications",
             ));
         }
         self.require_from_page(roles)

@@ -13,6 +13,7 @@ use crate::app::AppState;
 pub struct Background {
     stop: watch::Sender<bool>,
     sweep: JoinHandle<()>,
+    imports: JoinHandle<()>,
     deliverer: JoinHandle<()>,
 }
 
@@ -23,6 +24,7 @@ pub fn spawn_background(state: AppState) -> anyhow::Result<Background> {
     Ok(Background {
         stop,
         sweep: tokio::spawn(sweep_periodically(state.clone())),
+        imports: tokio::spawn(expire_imports_periodically(state.clone())),
         deliverer: tokio::spawn(deliver_mail(state, deliverer, stopped)),
     })
 }
@@ -32,6 +34,7 @@ impl Background {
     /// hand (within the transport's timeout), so no mail is cut off mid-send.
     pub async fn stop(self, within: Duration) {
         self.sweep.abort();
+        self.imports.abort();
         let _ = self.stop.send(true);
         let abort = self.deliverer.abort_handle();
         if tokio::time::timeout(within, self.deliverer).await.is_err() {
@@ -50,6 +53,25 @@ async fn sweep_periodically(state: AppState) {
         match sweep::sweep_orphans(&state.db, &state.blobs, grace).await {
             Ok(removed) => tracing::info!(removed, "orphan sweep finished"),
             Err(err) => tracing::warn!(error = format!("{err:#}"), "orphan sweep failed"),
+        }
+    }
+}
+
+/// Deletes sign-ins and imports past their time, so that nothing stays about
+/// a candidate who signed in but did not apply.
+async fn expire_imports_periodically(state: AppState) {
+    let every = Duration::from_secs(state.settings.oauth.sweep_interval_secs.max(1));
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let now = chrono::Utc::now();
+        match crate::store::imports::delete_expired(state.writer.connection(), now).await {
+            Ok((0, 0)) => {}
+            Ok((states, imports)) => {
+                tracing::info!(states, imports, "expired sign-ins and imports deleted")
+            }
+            Err(err) => tracing::warn!(error = %err, "deleting expired imports failed"),
         }
     }
 }

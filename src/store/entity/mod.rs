@@ -11,5 +11,7 @@ pub mod job;
 pub mod legal_hold;
 pub mod message;
 pub mod note;
+pub mod oauth_import;
+pub mod oauth_state;
 pub mod outbox;
 pub mod status_change;
