@@ -221,10 +221,6 @@ fn validate(
             provenance.record(field, "form");
         }
     }
-    provenance.keep_only(&[
-        ("linkedin_url", linkedin_url.is_some()),
-        ("indeed_url", indeed_url.is_some()),
-    ]);
     let source = match fields::source("source", form.source.as_deref())? {
         Some(source) => Some(source),
         None if import.is_some() => Some(provider.to_owned()),

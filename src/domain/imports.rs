@@ -216,15 +216,6 @@ impl Provenance {
         value
     }
 
-    /// Forgets fields that turned out empty after validation.
-    pub fn keep_only(&mut self, present: &[(&'static str, bool)]) {
-        for (field, is_present) in present {
-            if !is_present {
-                self.0.remove(field);
-            }
-        }
-    }
-
     pub fn to_json(&self) -> String {
         serde_json::to_string(&self.0).expect("a map of strings is JSON")
     }
