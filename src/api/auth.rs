@@ -69,7 +69,7 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
 }
 
 /// The client's address: the last entry of the configured proxy header, else the peer.
-fn client_ip(req: &Request, header: &str) -> Option<IpAddr> {
+pub(super) fn client_ip(req: &Request, header: &str) -> Option<IpAddr> {
     if !header.is_empty()
         && let Some(ip) = req
             .header(header)

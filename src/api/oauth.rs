@@ -4,7 +4,7 @@
 //! server-side, hashed, for `oauth.state_ttl_secs`, and works once.
 
 use chrono::{TimeDelta, Utc};
-use poem::web::Data;
+use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, OpenApi,
     param::{Path, Query},
@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 use uuid::Uuid;
 
-use super::ApiTags;
+use super::{ApiTags, auth::client_ip};
 use crate::{
     app::AppState,
     config::ProviderSettings,
@@ -87,6 +87,7 @@ impl OAuthApi {
     async fn start(
         &self,
         state: Data<&AppState>,
+        req: &Request,
         provider: Path<Provider>,
         /// The job the candidate is applying to.
         job_id: Query<Uuid>,
@@ -96,6 +97,17 @@ impl OAuthApi {
     ) -> ApiResult<SignInRedirect> {
         let provider = provider.0;
         let settings = provider_settings(&state, provider)?;
+        // Anyone can start a sign-in; each keeps a row for a while, so
+        // starts count against the careers site's per-address limit.
+        let client = client_ip(req, &state.settings.careers.client_ip_header);
+        let verdict = state
+            .limiter
+            .lock()
+            .expect("rate limiter lock")
+            .check(&client, std::time::Instant::now());
+        if let Err(wait) = verdict {
+            return Err(ApiError::rate_limited(wait.as_secs().max(1)));
+        }
         let return_to = imports::return_to(&return_to.0, &state.settings.oauth.return_origins())
             .map_err(ApiError::bad_request)?;
         let open = store::jobs::get(&state.db, job_id.0)

@@ -593,3 +593,16 @@ async fn providers_without_a_client_id_are_404() {
     assert_eq!(response.status(), 404);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn starting_sign_ins_is_rate_limited_per_address() {
+    let s = setup(&[("careers.rate_limit_per_minute", "2")]).await;
+    for _ in 0..2 {
+        assert_eq!(s.start("linkedin", &s.job, RETURN_TO).await.status(), 302);
+    }
+    let limited = s.start("linkedin", &s.job, RETURN_TO).await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(s.app.count_rows("oauth_states").await, 2);
+    s.stop().await;
+}
