@@ -125,8 +125,8 @@ impl ParsePayload for SignedBody {
 impl_apirequest_for_payload!(SignedBody);
 
 /// `X-Indeed-Signature`, declared as the operation's security scheme but read
-/// as it comes (absent too), so that the handler answers 404 first when the
-/// integration is off and 401 only once it is on.
+/// as it comes (absent too), so that the handler decides: 401 when absent,
+/// 404 when the integration is off, 401 when it does not match.
 pub struct IndeedSignature(Option<String>);
 
 const SIGNATURE_HEADER: &str = "X-Indeed-Signature";
@@ -187,8 +187,8 @@ enum IndeedApplyResponse {
 impl IndeedApplyApi {
     /// Receive an application from Indeed Apply. Authenticated by
     /// `X-Indeed-Signature`: base64 of the HMAC-SHA1 of the raw body with
-    /// `indeed_apply.api_secret` (401 when absent or wrong). 404 when no
-    /// secret is configured.
+    /// `indeed_apply.api_secret` (401 when absent or wrong). A signed post
+    /// while no secret is configured is 404.
     #[oai(
         path = "/v1/integrations/indeed-apply",
         method = "post",
@@ -200,16 +200,18 @@ impl IndeedApplyApi {
         signature: IndeedSignature,
         body: SignedBody,
     ) -> ApiResult<IndeedApplyResponse> {
+        // Unsigned is 401 before anything else, as a missing API key is
+        // elsewhere; signed while the integration is off is 404.
+        let Some(signature) = signature.0 else {
+            return Err(ApiError::bad_signature("X-Indeed-Signature: missing"));
+        };
         let settings = &state.settings.indeed_apply;
         if !settings.enabled() {
             return Err(ApiError::not_found("integration"));
         }
-        let signed = signature.0.is_some_and(|header| {
-            indeed_signature_valid(settings.api_secret.as_bytes(), &body.0, &header)
-        });
-        if !signed {
+        if !indeed_signature_valid(settings.api_secret.as_bytes(), &body.0, &signature) {
             return Err(ApiError::bad_signature(
-                "X-Indeed-Signature: missing, or not the signature of this body",
+                "X-Indeed-Signature: not the signature of this body",
             ));
         }
         let value: serde_json::Value = serde_json::from_slice(&body.0)

@@ -261,12 +261,14 @@ async fn bad_resumes_and_applicants_are_refused_and_leave_nothing() {
 }
 
 #[tokio::test]
-async fn without_an_api_secret_the_endpoint_is_404() {
+async fn without_an_api_secret_a_signed_post_is_404() {
     let app = spawn_app().await;
     let job = app.create_job("DE").await;
     let body = serde_json::to_vec(&payload("p", &job, &pdf(2048, 3))).unwrap();
     let response = post(&app, &body, Some(&sign("", &body))).await;
     assert_eq!(response.status(), 404);
+    // Unsigned is refused as unauthenticated first, as everywhere.
+    assert_eq!(post(&app, &body, None).await.status(), 401);
     assert_nothing_stored(&app).await;
     app.stop().await;
 }
