@@ -47,6 +47,8 @@ pub struct AppState {
     pub limiter: Arc<Mutex<RateLimiter<Option<IpAddr>>>>,
     /// Wakes the mail deliverer when a mail is queued.
     pub mail_queued: Arc<tokio::sync::Notify>,
+    /// Calls to OAuth providers and picture hosts: no redirects, timed out.
+    pub http: reqwest::Client,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             .policy()
             .expect("settings are validated when they are loaded");
         Self {
+            http: crate::oauth::http_client(settings.oauth.timeout()),
             policy: Arc::new(policy),
             db,
             writer,
@@ -107,10 +110,14 @@ pub fn routes(state: AppState) -> impl poem::Endpoint {
             get(api::consent_pages::show).post(api::consent_pages::act),
         );
     let uploads = &state.settings.uploads;
-    // Both files plus room for the text fields and multipart framing.
-    let max_body = uploads.max_cv_bytes + uploads.max_picture_bytes + 1024 * 1024;
+    let limits = BodyLimits {
+        // Both files plus room for the text fields and multipart framing.
+        intake: uploads.max_cv_bytes + uploads.max_picture_bytes + 1024 * 1024,
+        // The CV in base64 (4 bytes for each 3) plus room for the rest of the JSON.
+        indeed_apply: uploads.max_cv_bytes.div_ceil(3) * 4 + 1024 * 1024,
+    };
     json_errors(route.with(cors).data(state))
-        .around(move |next, req| limit_upload_body(next, req, max_body))
+        .around(move |next, req| limit_upload_body(next, req, limits))
         .around(move |next, req| add_allow_header(next, req, allowed.clone()))
         .around(telemetry::log_request)
 }
@@ -172,15 +179,29 @@ async fn add_allow_header<E: Endpoint>(
     Ok(response)
 }
 
+/// The largest bodies the routes that take files accept.
+#[derive(Clone, Copy)]
+struct BodyLimits {
+    intake: u64,
+    indeed_apply: u64,
+}
+
 /// Refuses an intake body larger than any valid one before it is spooled to
 /// disk: by its Content-Length (413), or, for a chunked body, by cutting it
 /// off at the limit so the form fails to parse (400).
 async fn limit_upload_body<E: Endpoint>(
     next: E,
     mut req: Request,
-    max_body: u64,
+    limits: BodyLimits,
 ) -> poem::Result<Response> {
-    if req.method() == Method::POST && req.uri().path() == "/v1/applications" {
+    let limit = match req.uri().path() {
+        "/v1/applications" => Some(limits.intake),
+        "/v1/integrations/indeed-apply" => Some(limits.indeed_apply),
+        _ => None,
+    };
+    if req.method() == Method::POST
+        && let Some(max_body) = limit
+    {
         let declared = req
             .header(header::CONTENT_LENGTH)
             .and_then(|v| v.parse::<u64>().ok());

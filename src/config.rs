@@ -25,6 +25,8 @@ pub struct Settings {
     pub mail: MailSettings,
     pub retention: RetentionSettings,
     pub consent: ConsentSettings,
+    pub oauth: OAuthSettings,
+    pub indeed_apply: IndeedApplySettings,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -118,6 +120,130 @@ pub struct ConsentSettings {
     pub max_total: String,
     pub reminder_before: String,
     pub link_ttl: String,
+}
+
+/// "Apply with LinkedIn / Indeed": where candidates may be sent back to, how
+/// long a sign-in and an import last, and each provider.
+#[derive(Clone, Debug, Deserialize)]
+pub struct OAuthSettings {
+    /// Origins (`scheme://host[:port]`) of the pages a sign-in may return to.
+    pub return_origins: Vec<String>,
+    /// How long a started sign-in may take to come back.
+    pub state_ttl_secs: u64,
+    /// How long an import waits, unused, before it is deleted.
+    pub import_ttl_secs: u64,
+    /// How often expired sign-ins and imports are deleted.
+    pub sweep_interval_secs: u64,
+    /// How long one call to a provider may take.
+    pub timeout_secs: u64,
+    pub linkedin: ProviderSettings,
+    pub indeed: ProviderSettings,
+}
+
+/// One OAuth provider; without a `client_id` it is off.
+#[derive(Clone, Deserialize)]
+pub struct ProviderSettings {
+    pub client_id: String,
+    pub client_secret: String,
+    pub authorize_url: String,
+    pub token_url: String,
+    pub userinfo_url: String,
+    pub scopes: Vec<String>,
+    /// Send a PKCE challenge and verifier (LinkedIn refuses them).
+    pub pkce: bool,
+    /// Client credentials in the token request's form body, else HTTP basic auth.
+    pub credentials_in_body: bool,
+    /// The only hosts a profile picture may be fetched from.
+    pub picture_hosts: Vec<String>,
+}
+
+/// Indeed Apply posts applications signed with this secret; empty: off.
+#[derive(Clone, Deserialize)]
+pub struct IndeedApplySettings {
+    pub api_secret: String,
+    /// Recorded as the privacy notice the candidate accepted (Indeed shows
+    /// the employer's notice with the job).
+    pub privacy_notice_version: String,
+}
+
+impl ProviderSettings {
+    pub fn enabled(&self) -> bool {
+        !self.client_id.trim().is_empty()
+    }
+
+    fn validate(&self, name: &str) -> anyhow::Result<()> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        if self.client_secret.is_empty() {
+            bail!("oauth.{name}.client_secret must be set when oauth.{name}.client_id is");
+        }
+        for (key, value) in [
+            ("authorize_url", &self.authorize_url),
+            ("token_url", &self.token_url),
+            ("userinfo_url", &self.userinfo_url),
+        ] {
+            let url = url::Url::parse(value)
+                .with_context(|| format!("oauth.{name}.{key} is not a URL"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                bail!("oauth.{name}.{key} must be an http or https URL");
+            }
+        }
+        if self.scopes.is_empty() {
+            bail!("oauth.{name}.scopes must name at least one scope");
+        }
+        Ok(())
+    }
+}
+
+impl OAuthSettings {
+    /// The origins a sign-in may return to, parsed.
+    pub fn return_origins(&self) -> Vec<url::Origin> {
+        self.return_origins
+            .iter()
+            .filter_map(|o| url::Url::parse(o).ok())
+            .map(|u| u.origin())
+            .collect()
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        for (i, origin) in self.return_origins.iter().enumerate() {
+            let url = url::Url::parse(origin)
+                .with_context(|| format!("oauth.return_origins[{i}] is not a URL"))?;
+            let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+            if !matches!(url.scheme(), "http" | "https")
+                || url.host_str().is_none()
+                || !url.username().is_empty()
+                || url.password().is_some()
+                || !bare
+            {
+                bail!(
+                    "oauth.return_origins[{i}] must be an origin like https://careers.example.com"
+                );
+            }
+        }
+        if self.state_ttl_secs == 0
+            || self.import_ttl_secs == 0
+            || self.sweep_interval_secs == 0
+            || self.timeout_secs == 0
+        {
+            bail!(
+                "oauth.state_ttl_secs, oauth.import_ttl_secs, oauth.sweep_interval_secs and oauth.timeout_secs must be positive"
+            );
+        }
+        self.linkedin.validate("linkedin")?;
+        self.indeed.validate("indeed")
+    }
+}
+
+impl IndeedApplySettings {
+    pub fn enabled(&self) -> bool {
+        !self.api_secret.is_empty()
+    }
 }
 
 impl Settings {
@@ -242,6 +368,15 @@ impl Settings {
             bail!("database.max_connections must be positive");
         }
         self.mail.validate()?;
+        self.oauth.validate()?;
+        if self.indeed_apply.enabled() {
+            crate::domain::fields::required_text(
+                "indeed_apply.privacy_notice_version",
+                &self.indeed_apply.privacy_notice_version,
+                100,
+            )
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
+        }
         self.policy()?;
         let positive = |key: &str, text: &str| match retention::parse_duration(text) {
             Ok(d) if d > chrono::TimeDelta::zero() => Ok(()),
@@ -314,6 +449,26 @@ impl fmt::Debug for MailSettings {
             .field("dir", &self.dir)
             .field("smtp_url", &redact_url(&self.smtp_url))
             .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ProviderSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderSettings")
+            .field("client_id", &self.client_id)
+            .field("authorize_url", &self.authorize_url)
+            .field("token_url", &self.token_url)
+            .field("userinfo_url", &self.userinfo_url)
+            .field("pkce", &self.pkce)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for IndeedApplySettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IndeedApplySettings")
+            .field("enabled", &self.enabled())
             .finish_non_exhaustive()
     }
 }
@@ -532,6 +687,57 @@ mod tests {
         )
         .unwrap_err();
         assert!(format!("{err:#}").contains("APPLICANT_VAULT__UPLOADS__MAX_CV_BYTES"));
+    }
+
+    #[test]
+    fn providers_are_off_without_a_client_id_and_checked_with_one() {
+        let settings = Settings::embedded_default();
+        assert!(!settings.oauth.linkedin.enabled());
+        assert!(!settings.oauth.indeed.enabled());
+        assert!(!settings.indeed_apply.enabled());
+        assert!(!settings.oauth.linkedin.pkce);
+        assert!(settings.oauth.indeed.pkce);
+        let cases = [
+            (
+                "[oauth.linkedin]\nclient_id = \"x\"",
+                "oauth.linkedin.client_secret",
+            ),
+            (
+                "[oauth.indeed]\nclient_id = \"x\"\nclient_secret = \"y\"\ntoken_url = \"ftp://x\"",
+                "oauth.indeed.token_url",
+            ),
+            (
+                "[oauth]\nreturn_origins = [\"https://careers.example.com/apply\"]",
+                "oauth.return_origins[0]",
+            ),
+            (
+                "[oauth]\nreturn_origins = [\"https://user@careers.example.com\"]",
+                "oauth.return_origins[0]",
+            ),
+            ("[oauth]\nstate_ttl_secs = 0", "oauth.state_ttl_secs"),
+        ];
+        for (file, key) in cases {
+            let err = Settings::from_layers(Some(file), std::iter::empty()).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{file}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_provider_and_indeed_secrets() {
+        let settings = Settings::from_layers(
+            None,
+            env(&[
+                ("APPLICANT_VAULT__OAUTH__LINKEDIN__CLIENT_ID", "id"),
+                ("APPLICANT_VAULT__OAUTH__LINKEDIN__CLIENT_SECRET", "hunter2"),
+                ("APPLICANT_VAULT__INDEED_APPLY__API_SECRET", "hunter3"),
+            ]),
+        )
+        .unwrap();
+        let shown = format!("{settings:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("hunter3"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -70,6 +70,10 @@ impl ApiError {
             "send a valid API key as `Authorization: Bearer KEY`",
         ))
     }
+    /// A request that authenticates by signature, unsigned or signed wrongly.
+    pub fn bad_signature(message: impl Into<String>) -> Self {
+        Self::Unauthorized(body("unauthorized", message))
+    }
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::Forbidden(body("forbidden", message))
     }

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod jobs;
 pub mod mail;
+pub mod oauth;
 pub mod runtime;
 pub mod store;
 pub mod telemetry;

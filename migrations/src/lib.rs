@@ -9,6 +9,7 @@ mod m20261125_000002_status_changes;
 mod m20261125_000003_recruiter_workflow;
 mod m20261125_000004_holds_and_consents;
 mod m20261125_000005_purge;
+mod m20261125_000006_imports;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_recruiter_workflow::Migration),
             Box::new(m20261125_000004_holds_and_consents::Migration),
             Box::new(m20261125_000005_purge::Migration),
+            Box::new(m20261125_000006_imports::Migration),
         ]
     }
 }

@@ -1,6 +1,8 @@
 //! Recruiter reads and corrections of applications. Every read or change of
 //! personal data writes an audit event.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
@@ -22,6 +24,7 @@ use crate::{
     app::AppState,
     domain::{
         fields::{self, Email},
+        imports::Provenance,
         keys::Role,
         status::ApplicationStatus,
     },
@@ -73,6 +76,10 @@ pub struct Application {
     /// Why `purge_after` is what it is.
     retention: Option<RetentionView>,
     documents: Vec<Document>,
+    /// Where each field's value came from: `form` (the careers-site form),
+    /// `linkedin` or `indeed` (a profile import), or `indeed-apply`.
+    /// Absent on applications received before this was recorded.
+    provenance: Option<BTreeMap<String, String>>,
 }
 
 /// How an application's deletion date is set.
@@ -200,6 +207,7 @@ impl From<ApplicationRecord> for Application {
             purge_after: None,
             retention: None,
             documents: documents.into_iter().map(Document::from).collect(),
+            provenance: app.provenance.as_deref().map(Provenance::parse),
         }
     }
 }

@@ -69,7 +69,7 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
 }
 
 /// The client's address: the last entry of the configured proxy header, else the peer.
-fn client_ip(req: &Request, header: &str) -> Option<IpAddr> {
+pub(super) fn client_ip(req: &Request, header: &str) -> Option<IpAddr> {
     if !header.is_empty()
         && let Some(ip) = req
             .header(header)
@@ -86,7 +86,7 @@ impl Caller {
     pub fn require(&self, roles: &[Role]) -> ApiResult<()> {
         if self.publishable {
             return Err(ApiError::forbidden(
-                "a publishable key may only list jobs and submit applications",
+                "a publishable key may only list jobs, read imports and submit applications",
             ));
         }
         self.require_from_page(roles)

@@ -1,36 +1,32 @@
 //! Application intake from the careers site: multipart form with a CV and an
-//! optional picture. Files are checked from their bytes before anything is
-//! stored; objects are written (and synced) before the rows commit, and removed
-//! again if the rows do not.
-
-use std::sync::Arc;
+//! optional picture, optionally prefilled from a LinkedIn or Indeed import.
 
 use poem_openapi::{ApiResponse, Multipart, payload::Json};
-use sea_orm::DbErr;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{
-    applications::Application, auth::Caller, messages::message_domain, text::FormFlag,
+    applications::Application,
+    auth::Caller,
+    receive::{self, Admission, IMPORT_GONE},
+    text::FormFlag,
     upload::FileUpload,
 };
 use crate::{
     app::AppState,
-    blobs::{self, Inspected, UploadData},
-    config::UploadSettings,
     domain::{
         fields::{self, Email},
+        imports::{Provenance, Provider},
         keys::Role,
         sniff::DocumentKind,
         status::JobStatus,
     },
     error::{ApiError, ApiResult},
-    mail,
+    oauth,
     store::{
         self,
-        applications::{ApplicationRecord, CandidateDetails},
-        audit::Actor,
-        messages::NewMessage,
+        applications::{CandidateDetails, NewApplication},
+        entity::oauth_import,
     },
 };
 
@@ -40,10 +36,12 @@ use crate::{
 pub(super) struct ApplicationForm {
     /// The open job applied to.
     job_id: Uuid,
+    /// Required, unless the import in `import_id` gives it.
     #[oai(validator(max_length = 200))]
-    full_name: String,
+    full_name: Option<String>,
+    /// Required, unless the import in `import_id` gives it (a verified address).
     #[oai(validator(max_length = 254))]
-    email: String,
+    email: Option<String>,
     #[oai(validator(max_length = 40))]
     phone: Option<String>,
     /// The cover letter as text.
@@ -57,7 +55,8 @@ pub(super) struct ApplicationForm {
     linkedin_url: Option<String>,
     #[oai(validator(max_length = 2000))]
     indeed_url: Option<String>,
-    /// Where the candidate found us, such as `careers-site` or `linkedin`.
+    /// Where the candidate found us, such as `careers-site` or `linkedin`;
+    /// with an import and without this, the import's provider.
     #[oai(validator(max_length = 40))]
     source: Option<String>,
     /// Which privacy notice the candidate accepted.
@@ -65,6 +64,10 @@ pub(super) struct ApplicationForm {
     privacy_notice_version: String,
     /// Whether the candidate agreed to stay in the talent pool.
     talent_pool_consent: Option<FormFlag>,
+    /// A LinkedIn or Indeed import (`GET /oauth/{provider}/start`): fills the
+    /// fields the form leaves empty, once; the application's `provenance`
+    /// tells which.
+    import_id: Option<Uuid>,
 }
 
 #[derive(ApiResponse)]
@@ -73,19 +76,6 @@ pub(super) enum SubmitResponse {
     /// `Idempotency-Key` answers the first application again).
     #[oai(status = 201)]
     Created(Json<Application>),
-}
-
-/// The validated text of a form.
-struct ValidForm {
-    candidate: CandidateDetails,
-    new: store::applications::NewApplication,
-}
-
-/// A file that passed the checks, as received.
-struct CheckedFile {
-    kind: DocumentKind,
-    data: UploadData,
-    inspected: Inspected,
 }
 
 /// Checks and stores one application; see `ApplicationsApi::submit`.
@@ -108,61 +98,41 @@ pub(super) async fn submit(
     {
         return answer(state, existing.id).await;
     }
+    let import = match form.import_id {
+        Some(id) => Some(find_import(state, id, job.id).await?),
+        None => None,
+    };
 
     let limits = &state.settings.uploads;
-    let ValidForm { candidate, new } = validate(&form, job.id, intake_key.clone())?;
-    let mut files = vec![check_file(DocumentKind::Cv, form.cv, limits).await?];
+    let (candidate, new) = validate(&form, import.as_ref(), job.id, intake_key.clone())?;
+    let mut files = vec![receive::check_file(DocumentKind::Cv, "cv", form.cv.0, limits).await?];
     if let Some(picture) = form.picture {
-        files.push(check_file(DocumentKind::Picture, picture, limits).await?);
+        files.push(receive::check_file(DocumentKind::Picture, "picture", picture.0, limits).await?);
+    }
+    let mut new = new;
+    if files.len() == 1
+        && let Some(import) = &import
+        && let Some(url) = &import.picture_url
+        && let Some(picture) = imported_picture(state, import, url).await
+    {
+        files.push(picture);
+        record_picture(&mut new, &import.provider);
     }
 
-    let mut stored: Vec<(String, Inspected, DocumentKind)> = Vec::new();
-    for checked in files {
-        match state.blobs.store_document(&checked.data).await {
-            Ok(key) => stored.push((key, checked.inspected, checked.kind)),
-            Err(err) => {
-                forget(state, &stored).await;
-                return Err(ApiError::from_infrastructure("object store", &err));
-            }
-        }
-    }
-
-    let application_id = new.id;
-    let acknowledge = state.settings.mail.acknowledge_applications;
-    let acknowledgment = acknowledge.then(|| {
-        let mail = mail::ACKNOWLEDGMENT.render(&[
-            ("full_name", &candidate.full_name),
-            ("job_title", &job.title),
-        ]);
-        NewMessage {
-            application_id,
-            origin: mail::ACKNOWLEDGMENT.name.into(),
-            subject: mail.subject,
-            body: mail.body,
-            domain: message_domain(state),
-        }
-    });
-    let committed = commit(
-        state,
+    let admission = Admission {
         candidate,
         new,
-        stored.clone(),
-        acknowledgment,
-        caller.actor(),
-    )
-    .await;
-    match committed {
-        Ok(record) => {
-            if acknowledge {
-                state.mail_queued.notify_one();
-            }
-            tracing::info!(application_id = %application_id, job_id = %job.id, "application received");
-            Ok(SubmitResponse::Created(Json(
-                Application::of(state, record).await?,
-            )))
-        }
+        files,
+        job_title: job.title.clone(),
+        actor: caller.actor(),
+        import_id: import.as_ref().map(|i| i.id),
+    };
+    match receive::store(state, admission).await? {
+        Ok(record) => Ok(SubmitResponse::Created(Json(
+            Application::of(state, record).await?,
+        ))),
+        Err(sea_orm::DbErr::RecordNotFound(what)) if what == IMPORT_GONE => Err(import_not_found()),
         Err(err) => {
-            forget(state, &stored).await;
             // A concurrent retry with the same Idempotency-Key won the race.
             if store::is_unique_violation(&err)
                 && let Some(key) = &intake_key
@@ -175,24 +145,95 @@ pub(super) async fn submit(
         }
     }
 }
+
+fn import_not_found() -> ApiError {
+    ApiError::not_found("import_id: an unused import with this id (imports work once, for an hour)")
+}
+
+async fn find_import(state: &AppState, id: Uuid, job_id: Uuid) -> ApiResult<oauth_import::Model> {
+    let import = store::imports::find_import(&state.db, id, chrono::Utc::now())
+        .await?
+        .ok_or_else(import_not_found)?;
+    if import.job_id != job_id {
+        return Err(ApiError::invalid(
+            "import_id: the import was made for another job",
+        ));
+    }
+    Ok(import)
+}
+
+/// Fields the form left empty come from the import; each field's origin is recorded.
 fn validate(
     form: &ApplicationForm,
+    import: Option<&oauth_import::Model>,
     job_id: Uuid,
     intake_key: Option<String>,
-) -> Result<ValidForm, fields::FieldError> {
+) -> Result<(CandidateDetails, NewApplication), fields::FieldError> {
+    let provider: &'static str = import
+        .and_then(|i| Provider::parse(&i.provider))
+        .map_or("form", Provider::as_str);
+    let from_import = |pick: fn(&oauth_import::Model) -> Option<String>| import.and_then(pick);
+    let profile_url = |wanted: Provider| {
+        import
+            .filter(|i| i.provider == wanted.as_str())
+            .and_then(|i| i.profile_url.clone())
+    };
+    let mut provenance = Provenance::default();
+    let full_name = provenance.pick(
+        "full_name",
+        form.full_name.clone(),
+        from_import(|i| i.full_name.clone()),
+        provider,
+    );
+    let email = provenance.pick(
+        "email",
+        form.email.clone(),
+        from_import(|i| i.email.clone()),
+        provider,
+    );
+    let linkedin_url = provenance.pick(
+        "linkedin_url",
+        form.linkedin_url.clone(),
+        profile_url(Provider::Linkedin),
+        provider,
+    );
+    let indeed_url = provenance.pick(
+        "indeed_url",
+        form.indeed_url.clone(),
+        profile_url(Provider::Indeed),
+        provider,
+    );
     let candidate = CandidateDetails {
-        full_name: fields::required_text("full_name", &form.full_name, 200)?,
-        email: Email::parse("email", &form.email)?,
+        full_name: fields::required_text("full_name", full_name.as_deref().unwrap_or(""), 200)?,
+        email: Email::parse("email", email.as_deref().unwrap_or(""))?,
         phone: fields::phone("phone", form.phone.as_deref())?,
     };
-    let new = store::applications::NewApplication {
+    let cover_letter = fields::long_text("cover_letter", form.cover_letter.as_deref(), 20_000)?;
+    let linkedin_url = fields::web_url("linkedin_url", linkedin_url.as_deref())?;
+    let indeed_url = fields::web_url("indeed_url", indeed_url.as_deref())?;
+    for (field, present) in [
+        ("phone", candidate.phone.is_some()),
+        ("cover_letter", cover_letter.is_some()),
+        ("cv", true),
+        ("picture", form.picture.is_some()),
+    ] {
+        if present {
+            provenance.record(field, "form");
+        }
+    }
+    let source = match fields::source("source", form.source.as_deref())? {
+        Some(source) => Some(source),
+        None if import.is_some() => Some(provider.to_owned()),
+        None => None,
+    };
+    let new = NewApplication {
         id: Uuid::now_v7(),
         job_id,
         candidate_id: Uuid::nil(),
-        cover_letter: fields::long_text("cover_letter", form.cover_letter.as_deref(), 20_000)?,
-        linkedin_url: fields::web_url("linkedin_url", form.linkedin_url.as_deref())?,
-        indeed_url: fields::web_url("indeed_url", form.indeed_url.as_deref())?,
-        source: fields::source("source", form.source.as_deref())?,
+        cover_letter,
+        linkedin_url,
+        indeed_url,
+        source,
         privacy_notice_version: fields::required_text(
             "privacy_notice_version",
             &form.privacy_notice_version,
@@ -200,106 +241,45 @@ fn validate(
         )?,
         talent_pool_consent: form.talent_pool_consent.is_some_and(|flag| flag.0),
         intake_key,
+        provenance: Some(provenance.to_json()),
     };
-    Ok(ValidForm { candidate, new })
+    Ok((candidate, new))
 }
 
-/// Size first (413), then type from the bytes (415).
-async fn check_file(
-    kind: DocumentKind,
-    upload: FileUpload,
-    limits: &UploadSettings,
-) -> ApiResult<CheckedFile> {
-    let max = match kind {
-        DocumentKind::Cv => limits.max_cv_bytes,
-        DocumentKind::Picture => limits.max_picture_bytes,
-    };
-    let data = upload.0;
-    if data.size() > max {
-        return Err(ApiError::too_large(format!(
-            "{}: the file is larger than {max} bytes",
-            kind.as_str()
-        )));
-    }
-    let inspected = blobs::inspect(kind, &data)
-        .await
-        .map_err(|err| ApiError::from_infrastructure("upload spool", &err.into()))?
-        .map_err(|rejected| ApiError::unsupported_type(rejected.to_string()))?;
-    Ok(CheckedFile {
-        kind,
-        data,
-        inspected,
-    })
-}
-
-/// Writes the candidate, application, documents, audit event and the
-/// acknowledgment mail in one transaction, and returns them as stored.
-async fn commit(
+/// The import's picture, fetched now from an allowed host and checked like an
+/// upload; a picture that fails is left out (the candidate did not pick it),
+/// and the application goes on without it.
+async fn imported_picture(
     state: &AppState,
-    candidate: CandidateDetails,
-    new: store::applications::NewApplication,
-    stored: Vec<(String, Inspected, DocumentKind)>,
-    acknowledgment: Option<NewMessage>,
-    actor: Actor,
-) -> Result<ApplicationRecord, DbErr> {
-    let policy = Arc::clone(&state.policy);
-    state
-        .writer
-        .write(move |txn| {
-            let (candidate, mut new, stored, acknowledgment, actor) = (
-                candidate.clone(),
-                new.clone(),
-                stored.clone(),
-                acknowledgment.clone(),
-                actor.clone(),
-            );
-            let policy = Arc::clone(&policy);
-            Box::pin(async move {
-                let candidate = store::applications::upsert_candidate(txn, &candidate).await?;
-                new.candidate_id = candidate.id;
-                let application = store::applications::insert(txn, new, &policy).await?;
-                let mut documents = Vec::with_capacity(stored.len());
-                for (key, inspected, kind) in stored {
-                    let document = store::applications::insert_document(
-                        txn,
-                        store::applications::NewDocument {
-                            application_id: application.id,
-                            kind: kind.as_str(),
-                            content_type: inspected.file_type.content_type(),
-                            size: inspected.size,
-                            sha256: inspected.sha256,
-                            object_key: key,
-                        },
-                    )
-                    .await?;
-                    documents.push(document);
-                }
-                let application_id = Some(application.id);
-                store::audit::record(txn, &actor, "application.created", application_id, None)
-                    .await?;
-                if let Some(acknowledgment) = acknowledgment {
-                    // The system sends it, not the key that submitted.
-                    store::messages::queue(txn, acknowledgment, &Actor::default()).await?;
-                }
-                Ok(ApplicationRecord {
-                    application,
-                    candidate,
-                    documents,
-                })
-            })
-        })
-        .await
+    import: &oauth_import::Model,
+    url: &str,
+) -> Option<receive::CheckedFile> {
+    let provider = match Provider::parse(&import.provider)? {
+        Provider::Linkedin => &state.settings.oauth.linkedin,
+        Provider::Indeed => &state.settings.oauth.indeed,
+    };
+    let limits = &state.settings.uploads;
+    let max = receive::max_bytes(DocumentKind::Picture, limits);
+    let data = match oauth::picture::fetch(&state.http, url, &provider.picture_hosts, max).await {
+        Ok(data) => data,
+        Err(reason) => {
+            tracing::warn!(import_id = %import.id, reason, "imported picture left out");
+            return None;
+        }
+    };
+    match receive::check_file(DocumentKind::Picture, "picture", data, limits).await {
+        Ok(checked) => Some(checked),
+        Err(_) => {
+            tracing::warn!(import_id = %import.id, "imported picture left out: not an accepted image");
+            None
+        }
+    }
 }
 
-/// Removes objects whose rows did not commit; the sweep catches any we miss.
-async fn forget(state: &AppState, stored: &[(String, Inspected, DocumentKind)]) {
-    let keys: Vec<String> = stored.iter().map(|(key, ..)| key.clone()).collect();
-    if let Err(err) = state.blobs.delete_all(&keys).await {
-        tracing::warn!(
-            error = format!("{err:#}"),
-            "could not remove objects of a failed intake"
-        );
-    }
+fn record_picture(new: &mut NewApplication, provider: &str) {
+    let mut map = Provenance::parse(new.provenance.as_deref().unwrap_or("{}"));
+    map.insert("picture".into(), provider.to_owned());
+    new.provenance = Some(serde_json::to_string(&map).expect("a map of strings is JSON"));
 }
 
 async fn answer(state: &AppState, application_id: Uuid) -> ApiResult<SubmitResponse> {

@@ -32,6 +32,41 @@ struct Job {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
+    external_ids: ExternalIds,
+}
+
+/// The job's ids on job boards, which their integrations name it by.
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+struct ExternalIds {
+    /// The job's id at Indeed: Indeed Apply posts with this `jobId` land here.
+    indeed: Option<String>,
+}
+
+/// The job's ids on job boards. Absent keeps an id; an empty string clears it.
+#[derive(Object)]
+struct ExternalIdsInput {
+    #[oai(nullable, validator(max_length = 200))]
+    indeed: Option<Text>,
+}
+
+impl ExternalIdsInput {
+    fn indeed(&self) -> ApiResult<Option<Option<String>>> {
+        Ok(self
+            .indeed
+            .as_ref()
+            .map(|id| fields::optional_text("external_ids.indeed", Some(id), 200))
+            .transpose()?)
+    }
+}
+
+/// A second job with the same Indeed id is a conflict, not an error.
+fn indeed_id_taken(err: sea_orm::DbErr) -> ApiError {
+    if store::is_unique_violation(&err) {
+        ApiError::conflict("external_ids.indeed: another job has this Indeed id")
+    } else {
+        err.into()
+    }
 }
 
 impl From<job::Model> for Job {
@@ -46,6 +81,9 @@ impl From<job::Model> for Job {
             created_at: job.created_at,
             updated_at: job.updated_at,
             closed_at: job.closed_at,
+            external_ids: ExternalIds {
+                indeed: job.indeed_job_id,
+            },
         }
     }
 }
@@ -59,6 +97,8 @@ struct NewJob {
     department: Option<Text>,
     #[oai(nullable, validator(max_length = 200))]
     location: Option<Text>,
+    #[oai(nullable)]
+    external_ids: Option<ExternalIdsInput>,
 }
 
 #[derive(Object)]
@@ -74,6 +114,8 @@ struct JobPatch {
     #[oai(nullable, validator(max_length = 200))]
     location: Option<Text>,
     status: MaybeUndefined<JobStatus>,
+    #[oai(nullable)]
+    external_ids: Option<ExternalIdsInput>,
 }
 
 #[derive(Object)]
@@ -145,8 +187,14 @@ impl JobsApi {
             country: body.country.0,
             department: fields::optional_text("department", body.department.as_deref(), 200)?,
             location: fields::optional_text("location", body.location.as_deref(), 200)?,
+            indeed_job_id: match &body.external_ids {
+                Some(ids) => ids.indeed()?.flatten(),
+                None => None,
+            },
         };
-        let job = store::jobs::create(state.writer.connection(), new).await?;
+        let job = store::jobs::create(state.writer.connection(), new)
+            .await
+            .map_err(indeed_id_taken)?;
         tracing::info!(job_id = %job.id, "job created");
         Ok(CreateJobResponse::Created(Json(job.into())))
     }
@@ -196,6 +244,10 @@ impl JobsApi {
                 .map(|l| fields::optional_text("location", Some(&*l), 200))
                 .transpose()?,
             status: not_null("status", body.status)?,
+            indeed_job_id: match &body.external_ids {
+                Some(ids) => ids.indeed()?,
+                None => None,
+            },
         };
         let current = store::jobs::get(&state.db, id.0)
             .await?
@@ -207,7 +259,9 @@ impl JobsApi {
                 .as_ref()
                 .is_some_and(|c| *c != current.country);
         let txn = state.writer.begin().await?;
-        let job = store::jobs::update(&txn, current, changes).await?;
+        let job = store::jobs::update(&txn, current, changes)
+            .await
+            .map_err(indeed_id_taken)?;
         if moves_retention {
             store::retention::refresh_job(&txn, &state.policy, job.id).await?;
         }

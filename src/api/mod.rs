@@ -8,12 +8,16 @@ pub mod consent_pages;
 pub mod country;
 pub mod documents;
 pub mod health;
+pub mod imports;
+pub mod indeed_apply;
 pub mod intake;
 pub mod interviews;
 pub mod jobs;
 pub mod messages;
 pub mod notes;
+pub mod oauth;
 pub mod pipeline;
+mod receive;
 pub mod retention;
 pub mod text;
 pub mod upload;
@@ -75,6 +79,11 @@ pub enum ApiTags {
     ApiKeys,
     /// The audit log of access to personal data (admin).
     Audit,
+    /// "Apply with LinkedIn / Indeed": the candidate's sign-in (in the
+    /// browser) and the imported profile that prefills the form.
+    Imports,
+    /// Applications that job boards post by themselves.
+    Integrations,
 }
 
 pub type Api = (
@@ -89,6 +98,9 @@ pub type Api = (
     documents::DocumentsApi,
     api_keys::ApiKeysApi,
     audit::AuditApi,
+    oauth::OAuthApi,
+    imports::ImportsApi,
+    indeed_apply::IndeedApplyApi,
 );
 
 pub fn service(server_url: &str) -> OpenApiService<Api, ()> {
@@ -105,6 +117,9 @@ pub fn service(server_url: &str) -> OpenApiService<Api, ()> {
             documents::DocumentsApi,
             api_keys::ApiKeysApi,
             audit::AuditApi,
+            oauth::OAuthApi,
+            imports::ImportsApi,
+            indeed_apply::IndeedApplyApi,
         ),
         "applicant-vault",
         env!("CARGO_PKG_VERSION"),
@@ -134,6 +149,16 @@ pub const PATTERNS: &[(&str, &[(&str, &str)])] = &[
         &[("title", TEXT), ("department", LINE), ("location", LINE)],
     ),
     ("NewApiKey", &[("name", TEXT)]),
+    (
+        "IndeedApplicant",
+        &[
+            ("fullName", TEXT),
+            ("email", EMAIL),
+            ("phoneNumber", PHONE),
+            ("coverletter", MULTILINE),
+        ],
+    ),
+    ("ExternalIdsInput", &[("indeed", LINE)]),
     ("StatusMove", &[("reason", MULTILINE)]),
     ("NoteBody", &[("body", PARAGRAPHS)]),
     ("MessageDraft", &[("subject", TEXT), ("body", PARAGRAPHS)]),
@@ -191,6 +216,10 @@ pub const MAX_LENGTHS: &[(&str, &str, usize)] = &[
     ("MessageDraft", "subject", messages::MAX_SUBJECT),
     ("MessageDraft", "body", messages::MAX_BODY),
     ("HoldRequest", "reason", retention::MAX_REASON),
+    ("IndeedApplicant", "fullName", 200),
+    ("IndeedApplicant", "email", 254),
+    ("IndeedApplicant", "phoneNumber", 40),
+    ("IndeedApplicant", "coverletter", 20_000),
     ("ConsentRequest", "evidence", retention::MAX_REASON),
     (
         "NewInterview",
@@ -228,6 +257,9 @@ pub fn document(server_url: &str) -> serde_json::Value {
             parameter["schema"]["pattern"] = DURATION.into();
         }
     }
+    // Checked by the service (422 naming the field) rather than by the parser.
+    document["components"]["schemas"]["IndeedApplicant"]["required"] =
+        serde_json::json!(["fullName"]);
     let form = intake_form(&mut document);
     // Unknown form fields are refused (`deny_unknown_fields`); say so.
     form["schema"]["additionalProperties"] = serde_json::Value::Bool(false);

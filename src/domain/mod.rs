@@ -21,10 +21,12 @@ macro_rules! stored_as_text {
 
 pub mod fields;
 pub mod ics;
+pub mod imports;
 pub mod interview;
 pub mod keys;
 pub mod message;
 pub mod rate_limit;
 pub mod retention;
+pub mod signature;
 pub mod sniff;
 pub mod status;

@@ -15,6 +15,7 @@ pub struct Background {
     stop: watch::Sender<bool>,
     sweep: JoinHandle<()>,
     purge: JoinHandle<()>,
+    imports: JoinHandle<()>,
     deliverer: JoinHandle<()>,
 }
 
@@ -26,18 +27,20 @@ pub fn spawn_background(state: AppState) -> anyhow::Result<Background> {
         stop,
         sweep: tokio::spawn(sweep_periodically(state.clone())),
         purge: tokio::spawn(purge_periodically(state.clone())),
+        imports: tokio::spawn(expire_imports_periodically(state.clone())),
         deliverer: tokio::spawn(deliver_mail(state, deliverer, stopped)),
     })
 }
 
 impl Background {
-    /// Stops the jobs: the sweep and the purge at once (a purge cut short
+    /// Stops the jobs: the sweeps and the purge at once (a purge cut short
     /// leaves nothing half done: see `store::purge`), the deliverer after the
     /// mail in hand (within the transport's timeout), so no mail is cut off
     /// mid-send.
     pub async fn stop(self, within: Duration) {
         self.sweep.abort();
         self.purge.abort();
+        self.imports.abort();
         let _ = self.stop.send(true);
         let abort = self.deliverer.abort_handle();
         if tokio::time::timeout(within, self.deliverer).await.is_err() {
@@ -75,6 +78,25 @@ async fn purge_periodically(state: AppState) {
             ),
             Ok(_) => {}
             Err(err) => tracing::warn!(error = format!("{err:#}"), "retention run failed"),
+        }
+    }
+}
+
+/// Deletes sign-ins and imports past their time, so that nothing stays about
+/// a candidate who signed in but did not apply.
+async fn expire_imports_periodically(state: AppState) {
+    let every = Duration::from_secs(state.settings.oauth.sweep_interval_secs.max(1));
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let now = chrono::Utc::now();
+        match crate::store::imports::delete_expired(state.writer.connection(), now).await {
+            Ok((0, 0)) => {}
+            Ok((states, imports)) => {
+                tracing::info!(states, imports, "expired sign-ins and imports deleted")
+            }
+            Err(err) => tracing::warn!(error = %err, "deleting expired imports failed"),
         }
     }
 }

@@ -69,6 +69,8 @@ pub struct NewApplication {
     pub privacy_notice_version: String,
     pub talent_pool_consent: bool,
     pub intake_key: Option<String>,
+    /// JSON object: each field's name to where its value came from.
+    pub provenance: Option<String>,
 }
 
 /// Inserts a new application, with the purge date a new application has:
@@ -98,6 +100,7 @@ pub async fn insert(
         privacy_notice_version: Set(new.privacy_notice_version),
         talent_pool_consent: Set(new.talent_pool_consent),
         intake_key: Set(new.intake_key),
+        provenance: Set(new.provenance),
         decided_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),

@@ -11,6 +11,7 @@ pub struct NewJob {
     pub country: String,
     pub department: Option<String>,
     pub location: Option<String>,
+    pub indeed_job_id: Option<String>,
 }
 
 pub async fn create(db: &impl ConnectionTrait, new: NewJob) -> Result<job::Model, DbErr> {
@@ -22,6 +23,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewJob) -> Result<job::Model
         department: Set(new.department),
         location: Set(new.location),
         status: Set(JobStatus::Open.as_str().to_owned()),
+        indeed_job_id: Set(new.indeed_job_id),
         closed_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -32,6 +34,17 @@ pub async fn create(db: &impl ConnectionTrait, new: NewJob) -> Result<job::Model
 
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<job::Model>, DbErr> {
     job::Entity::find_by_id(id).one(db).await
+}
+
+/// The job Indeed knows by this id.
+pub async fn find_by_indeed_id(
+    db: &impl ConnectionTrait,
+    indeed_job_id: &str,
+) -> Result<Option<job::Model>, DbErr> {
+    job::Entity::find()
+        .filter(job::Column::IndeedJobId.eq(indeed_job_id))
+        .one(db)
+        .await
 }
 
 /// A page of jobs, oldest first, after the cursor id.
@@ -58,6 +71,7 @@ pub struct JobChanges {
     pub department: Option<Option<String>>,
     pub location: Option<Option<String>>,
     pub status: Option<JobStatus>,
+    pub indeed_job_id: Option<Option<String>>,
 }
 
 pub async fn update(
@@ -79,6 +93,9 @@ pub async fn update(
     }
     if let Some(location) = changes.location {
         active.location = Set(location);
+    }
+    if let Some(indeed_job_id) = changes.indeed_job_id {
+        active.indeed_job_id = Set(indeed_job_id);
     }
     match changes.status {
         Some(JobStatus::Closed) if was_open => {

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod applications;
 pub mod audit;
 pub mod entity;
+pub mod imports;
 pub mod interviews;
 pub mod jobs;
 pub mod messages;

@@ -93,6 +93,7 @@ async fn load(place: &Place, count: usize, cv: &Bytes) -> Result<Vec<String>> {
         location: Set(None),
         status: Set("open".into()),
         closed_at: Set(None),
+        indeed_job_id: Set(None),
         created_at: Set(decided),
         updated_at: Set(decided),
     })
@@ -138,6 +139,7 @@ async fn load(place: &Place, count: usize, cv: &Bytes) -> Result<Vec<String>> {
                 purge_after: Set(Some(decided + policy.after_decision)),
                 reminded_for: Set(None),
                 retention_policy: Set(Some(fingerprint.clone())),
+                provenance: Set(None),
             });
             documents.push(document::ActiveModel {
                 id: Set(Uuid::now_v7()),

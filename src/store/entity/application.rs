@@ -19,6 +19,8 @@ pub struct Model {
     /// Hash of the intake key and the client's Idempotency-Key.
     #[sea_orm(unique)]
     pub intake_key: Option<String>,
+    /// JSON object: each field's name to where its value came from.
+    pub provenance: Option<String>,
     pub decided_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -12,6 +12,9 @@ pub struct Model {
     pub department: Option<String>,
     pub location: Option<String>,
     pub status: String,
+    /// The job's id at Indeed, which Indeed Apply posts name.
+    #[sea_orm(unique)]
+    pub indeed_job_id: Option<String>,
     pub closed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -12,6 +12,8 @@ pub mod job;
 pub mod legal_hold;
 pub mod message;
 pub mod note;
+pub mod oauth_import;
+pub mod oauth_state;
 pub mod outbox;
 pub mod purge_receipt;
 pub mod status_change;

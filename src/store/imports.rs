@@ -1,0 +1,128 @@
+//! Sign-in states and profile imports: both short-lived, both single-use.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, prelude::*};
+
+use super::entity::{oauth_import, oauth_state};
+
+pub struct NewState {
+    pub state_hash: String,
+    pub provider: &'static str,
+    pub job_id: Uuid,
+    pub return_to: String,
+    pub pkce_verifier: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_state(db: &impl ConnectionTrait, new: NewState) -> Result<(), DbErr> {
+    oauth_state::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        state_hash: Set(new.state_hash),
+        provider: Set(new.provider.to_owned()),
+        job_id: Set(new.job_id),
+        return_to: Set(new.return_to),
+        pkce_verifier: Set(new.pkce_verifier),
+        created_at: Set(Utc::now()),
+        expires_at: Set(new.expires_at),
+    }
+    .insert(db)
+    .await
+    .map(|_| ())
+}
+
+/// Takes the state with this hash for this provider: the caller that deletes
+/// it gets it, so a state works once even when it comes back twice at once.
+/// An expired state is taken too, for the caller to refuse.
+pub async fn take_state(
+    db: &impl ConnectionTrait,
+    state_hash: &str,
+    provider: &str,
+) -> Result<Option<oauth_state::Model>, DbErr> {
+    let Some(found) = oauth_state::Entity::find()
+        .filter(oauth_state::Column::StateHash.eq(state_hash))
+        .filter(oauth_state::Column::Provider.eq(provider))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let deleted = oauth_state::Entity::delete_by_id(found.id).exec(db).await?;
+    Ok((deleted.rows_affected == 1).then_some(found))
+}
+
+pub struct NewImport {
+    pub id: Uuid,
+    pub provider: &'static str,
+    pub job_id: Uuid,
+    pub full_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub email: Option<String>,
+    pub locale: Option<String>,
+    pub profile_url: Option<String>,
+    pub picture_url: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_import(db: &impl ConnectionTrait, new: NewImport) -> Result<(), DbErr> {
+    oauth_import::ActiveModel {
+        id: Set(new.id),
+        provider: Set(new.provider.to_owned()),
+        job_id: Set(new.job_id),
+        full_name: Set(new.full_name),
+        given_name: Set(new.given_name),
+        family_name: Set(new.family_name),
+        email: Set(new.email),
+        locale: Set(new.locale),
+        profile_url: Set(new.profile_url),
+        picture_url: Set(new.picture_url),
+        created_at: Set(Utc::now()),
+        expires_at: Set(new.expires_at),
+    }
+    .insert(db)
+    .await
+    .map(|_| ())
+}
+
+/// The import with this id, unless it has expired.
+pub async fn find_import(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<oauth_import::Model>, DbErr> {
+    oauth_import::Entity::find_by_id(id)
+        .filter(oauth_import::Column::ExpiresAt.gt(now))
+        .one(db)
+        .await
+}
+
+/// Deletes the import as it is used; false when it is gone already (used by
+/// a concurrent submission, or expired).
+pub async fn consume_import(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let deleted = oauth_import::Entity::delete_many()
+        .filter(oauth_import::Column::Id.eq(id))
+        .filter(oauth_import::Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected == 1)
+}
+
+/// Deletes expired states and imports; returns how many of each went.
+pub async fn delete_expired(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<(u64, u64), DbErr> {
+    let states = oauth_state::Entity::delete_many()
+        .filter(oauth_state::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?;
+    let imports = oauth_import::Entity::delete_many()
+        .filter(oauth_import::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?;
+    Ok((states.rows_affected, imports.rows_affected))
+}
