@@ -168,6 +168,11 @@ pub async fn purge(settings: Settings) -> anyhow::Result<()> {
         "purged {} applications, deleted {} objects, queued {} reminders",
         done.applications, done.objects, done.reminded
     );
+    // `serve` sweeps on its own schedule; a host that purges from cron gets
+    // the sweep here.
+    let grace = std::time::Duration::from_secs(state.settings.storage.orphan_grace_secs);
+    let removed = crate::jobs::sweep::sweep_orphans(&state.db, &state.blobs, grace).await?;
+    println!("removed {removed} unreferenced objects");
     Ok(())
 }
 

@@ -27,7 +27,7 @@ use poem_openapi::{OpenApiService, Tags, types::MaybeUndefined};
 use crate::{
     domain::{
         fields::patterns::{
-            DURATION, EMAIL, LINE, MULTILINE, PARAGRAPHS, PHONE, SOURCE, TEXT, WEB_URL,
+            DURATION, EMAIL, LINE, MULTILINE, PARAGRAPHS, PHONE, POSITION, SOURCE, TEXT, WEB_URL,
         },
         sniff::DocumentKind,
     },
@@ -255,6 +255,9 @@ pub fn document(server_url: &str) -> serde_json::Value {
     {
         if parameter["name"] == "within" {
             parameter["schema"]["pattern"] = DURATION.into();
+        }
+        if parameter["name"] == "cursor" {
+            parameter["schema"]["pattern"] = POSITION.into();
         }
     }
     // Checked by the service (422 naming the field) rather than by the parser.

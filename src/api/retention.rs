@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
@@ -285,11 +285,7 @@ impl RetentionApi {
         let after = cursor
             .0
             .as_deref()
-            .map(|c| {
-                c.split_once('~')
-                    .and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)))
-                    .ok_or_else(|| ApiError::bad_request("cursor: not a cursor this API gave"))
-            })
+            .map(|c| fields::position("cursor", c))
             .transpose()?;
         let limit = page_limit(limit.0);
         let now = Utc::now();
@@ -308,15 +304,8 @@ impl RetentionApi {
         .await?;
         let next_cursor = (rows.len() as u64 == limit)
             .then(|| {
-                rows.last().and_then(|a| {
-                    a.purge_after.map(|at| {
-                        format!(
-                            "{}~{}",
-                            at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-                            a.id
-                        )
-                    })
-                })
+                rows.last()
+                    .and_then(|a| a.purge_after.map(|at| fields::position_text(at, a.id)))
             })
             .flatten();
         let items = rows

@@ -47,9 +47,11 @@ pub mod patterns {
     pub const SOURCE: &str = r"^[A-Za-z0-9._-]*$";
     /// A duration: a whole number and a unit, s, m, h, d or w.
     pub const DURATION: &str = r"^[0-9]{1,12}[smhdw]$";
+    /// A position in a list ordered by time then id: seconds, nanoseconds, id.
+    pub const POSITION: &str = r"^[0-9]{1,11}\.[0-9]{9}~[0-9a-f]{32}$";
 
-    pub const ALL: [&str; 9] = [
-        TEXT, LINE, MULTILINE, PARAGRAPHS, EMAIL, PHONE, WEB_URL, SOURCE, DURATION,
+    pub const ALL: [&str; 10] = [
+        TEXT, LINE, MULTILINE, PARAGRAPHS, EMAIL, PHONE, WEB_URL, SOURCE, DURATION, POSITION,
     ];
 }
 
@@ -64,6 +66,35 @@ fn matches(pattern: &'static str, value: &str) -> bool {
         .iter()
         .find(|(p, _)| *p == pattern)
         .is_some_and(|(_, regex)| regex.is_match(value))
+}
+
+/// Writes a position for [`position`]: a time (to the nanosecond) and an id.
+pub fn position_text(at: chrono::DateTime<chrono::Utc>, id: uuid::Uuid) -> String {
+    format!(
+        "{}.{:09}~{}",
+        at.timestamp(),
+        at.timestamp_subsec_nanos(),
+        id.simple()
+    )
+}
+
+/// A position in a list ordered by time then id, as [`position_text`] writes it.
+pub fn position(
+    field: &'static str,
+    value: &str,
+) -> Result<(chrono::DateTime<chrono::Utc>, uuid::Uuid), FieldError> {
+    let invalid = || FieldError::new(field, "not a cursor this API gave");
+    if !matches(patterns::POSITION, value) {
+        return Err(invalid());
+    }
+    let (time, id) = value.split_once('~').ok_or_else(invalid)?;
+    let (seconds, nanos) = time.split_once('.').ok_or_else(invalid)?;
+    let at = chrono::DateTime::from_timestamp(
+        seconds.parse().map_err(|_| invalid())?,
+        nanos.parse().map_err(|_| invalid())?,
+    )
+    .ok_or_else(invalid)?;
+    Ok((at, id.parse().map_err(|_| invalid())?))
 }
 
 /// A window of time (`30d`); one beyond a century is a century.
@@ -337,5 +368,18 @@ mod tests {
         assert_eq!(country("country", "de").unwrap(), "DE");
         assert!(country("country", "XX").is_err());
         assert!(country("country", "DEU").is_err());
+    }
+
+    #[test]
+    fn a_position_reads_back_to_the_nanosecond() {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 123_456_789).unwrap();
+        let id = uuid::Uuid::now_v7();
+        let text = position_text(at, id);
+        assert_eq!(position("cursor", &text).unwrap(), (at, id));
+        assert!(position("cursor", "1.5~abc").is_err());
+        assert!(position("cursor", &format!("{text}0")).is_err());
+        // The longest the pattern allows still reads.
+        let far = format!("99999999999.999999999~{}", id.simple());
+        assert!(position("cursor", &far).is_ok());
     }
 }

@@ -344,10 +344,12 @@ async fn the_preview_and_the_dry_run_list_what_will_go_and_why() {
         .await;
     assert_eq!(rest["items"][0]["application_id"], ids[2].as_str());
     assert_eq!(rest["items"][0]["rule"], "after_inactivity");
-    let bad = app
-        .get(&app.admin_key, "/v1/retention/preview?within=soon")
-        .await;
-    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    for bad in ["within=soon", "cursor=0000", "cursor=1.000000000~zz"] {
+        let refused = app
+            .get(&app.admin_key, &format!("/v1/retention/preview?{bad}"))
+            .await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
 
     let dry = purge_cli(&app, &["--dry-run"]).output().unwrap();
     let listed = String::from_utf8(dry.stdout).unwrap();
@@ -372,6 +374,29 @@ async fn the_preview_and_the_dry_run_list_what_will_go_and_why() {
     let said = String::from_utf8(run.stdout).unwrap();
     assert!(said.contains("purged 1 applications"), "{said}");
     assert_eq!(app.count_rows("applications").await, 2);
+
+    // The command also sweeps objects no row refers to, past the grace period.
+    let stray = applicant_vault::blobs::Blobs::new_document_key();
+    app.state
+        .blobs
+        .put_document(
+            &stray,
+            &applicant_vault::blobs::UploadData::Memory(pdf(100, 9).into()),
+        )
+        .await
+        .unwrap();
+    let swept = purge_cli(&app, &[])
+        .env("APPLICANT_VAULT__STORAGE__ORPHAN_GRACE_SECS", "0")
+        .output()
+        .unwrap();
+    let said = String::from_utf8(swept.stdout).unwrap();
+    assert!(said.contains("removed 1 unreferenced objects"), "{said}");
+    assert!(!app.object_keys().await.contains(&stray));
+    assert_eq!(
+        app.object_keys().await.len(),
+        2,
+        "the applications' CVs stay"
+    );
     app.stop().await;
 }
 
