@@ -109,16 +109,8 @@ pub async fn purge_dry_run(settings: Settings) -> anyhow::Result<()> {
     let mut count = 0;
     let mut after = None;
     loop {
-        let rows = store::purge::preview(&state.db, now, after, 500).await?;
-        let facts: std::collections::HashMap<_, _> = store::retention::facts_of(&state.db, &rows)
-            .await?
-            .into_iter()
-            .collect();
-        for application in &rows {
-            let Some(facts) = facts.get(&application.id) else {
-                continue;
-            };
-            let retention = state.policy.retention(facts, now);
+        let page = store::purge::preview(&state.db, &state.policy, now, now, after, 500).await?;
+        for (application, retention) in &page.items {
             if retention.is_due(now) {
                 count += 1;
                 println!(
@@ -131,9 +123,9 @@ pub async fn purge_dry_run(settings: Settings) -> anyhow::Result<()> {
                 );
             }
         }
-        match rows.last() {
-            Some(last) if rows.len() == 500 => after = last.purge_after.map(|at| (at, last.id)),
-            _ => break,
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
         }
     }
     println!("{count} applications would be purged");

@@ -70,14 +70,14 @@ async fn valid(
     let Some(facts) = store::retention::facts(db, &application).await? else {
         return Ok(None);
     };
-    let Some(to) = store::applications::addressee(db, application.id).await? else {
+    let Some(job) = store::jobs::get(db, application.job_id).await? else {
         return Ok(None);
     };
     let retention = state.policy.retention(&facts, now);
     Ok(Some(Valid {
         purge_after: retention.purge_after,
         extended_until: state.policy.extended_at(&facts, now),
-        job_title: to.job_title,
+        job_title: job.title,
         link,
     }))
 }

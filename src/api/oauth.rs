@@ -228,13 +228,7 @@ impl OAuthApi {
             id,
             provider: provider.as_str(),
             job_id: taken.job_id,
-            full_name: profile.full_name,
-            given_name: profile.given_name,
-            family_name: profile.family_name,
-            email: profile.email,
-            locale: profile.locale,
-            profile_url: profile.profile_url,
-            picture_url: profile.picture_url,
+            profile,
             expires_at: Utc::now() + ttl,
         };
         store::imports::insert_import(state.writer.connection(), new).await?;

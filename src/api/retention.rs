@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
@@ -289,11 +287,8 @@ impl RetentionApi {
             .transpose()?;
         let limit = page_limit(limit.0);
         let now = Utc::now();
-        let rows = store::purge::preview(&state.db, now + within, after, limit).await?;
-        let facts: HashMap<Uuid, _> = store::retention::facts_of(&state.db, &rows)
-            .await?
-            .into_iter()
-            .collect();
+        let page = store::purge::preview(&state.db, &state.policy, now, now + within, after, limit)
+            .await?;
         store::audit::record(
             state.writer.connection(),
             &caller.actor(),
@@ -302,24 +297,17 @@ impl RetentionApi {
             None,
         )
         .await?;
-        let next_cursor = (rows.len() as u64 == limit)
-            .then(|| {
-                rows.last()
-                    .and_then(|a| a.purge_after.map(|at| fields::position_text(at, a.id)))
-            })
-            .flatten();
-        let items = rows
+        let next_cursor = page.next.map(|(at, id)| fields::position_text(at, id));
+        let items = page
+            .items
             .into_iter()
-            .filter_map(|application| {
-                let retention = state.policy.retention(facts.get(&application.id)?, now);
-                Some(PreviewItem {
-                    application_id: application.id,
-                    job_id: application.job_id,
-                    purge_after: retention.purge_after,
-                    rule: retention.rule,
-                    reminder_sent: application.reminded_for == Some(retention.purge_after),
-                    held: retention.held,
-                })
+            .map(|(application, retention)| PreviewItem {
+                application_id: application.id,
+                job_id: application.job_id,
+                purge_after: retention.purge_after,
+                rule: retention.rule,
+                reminder_sent: application.reminded_for == Some(retention.purge_after),
+                held: retention.held,
             })
             .collect();
         Ok(Json(PreviewPage { items, next_cursor }))

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, prelude::*};
 
 use super::entity::{oauth_import, oauth_state};
+use crate::domain::imports::Profile;
 
 pub struct NewState {
     pub state_hash: String,
@@ -54,28 +55,23 @@ pub struct NewImport {
     pub id: Uuid,
     pub provider: &'static str,
     pub job_id: Uuid,
-    pub full_name: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub email: Option<String>,
-    pub locale: Option<String>,
-    pub profile_url: Option<String>,
-    pub picture_url: Option<String>,
+    pub profile: Profile,
     pub expires_at: DateTime<Utc>,
 }
 
 pub async fn insert_import(db: &impl ConnectionTrait, new: NewImport) -> Result<(), DbErr> {
+    let profile = new.profile;
     oauth_import::ActiveModel {
         id: Set(new.id),
         provider: Set(new.provider.to_owned()),
         job_id: Set(new.job_id),
-        full_name: Set(new.full_name),
-        given_name: Set(new.given_name),
-        family_name: Set(new.family_name),
-        email: Set(new.email),
-        locale: Set(new.locale),
-        profile_url: Set(new.profile_url),
-        picture_url: Set(new.picture_url),
+        full_name: Set(profile.full_name),
+        given_name: Set(profile.given_name),
+        family_name: Set(profile.family_name),
+        email: Set(profile.email),
+        locale: Set(profile.locale),
+        profile_url: Set(profile.profile_url),
+        picture_url: Set(profile.picture_url),
         created_at: Set(Utc::now()),
         expires_at: Set(new.expires_at),
     }

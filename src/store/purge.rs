@@ -24,7 +24,7 @@ use super::{
     },
     retention::facts_of,
 };
-use crate::domain::retention::Policy;
+use crate::domain::retention::{Policy, Retention};
 
 /// Why an application went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -383,14 +383,23 @@ pub async fn receipts(
     query.all(db).await
 }
 
-/// Applications whose purge date falls by `until`, held or not, soonest
-/// first, after the position `after` (purge date and id of the last one seen).
+/// One page of the applications whose stored purge date falls by `until`,
+/// held or not, soonest first, with the retention that applies to each at
+/// `now`; and the position the next page starts after, if there may be one.
+pub struct Preview {
+    pub items: Vec<(application::Model, Retention)>,
+    pub next: Option<(DateTime<Utc>, Uuid)>,
+}
+
+/// The page after the position `after` (purge date and id of the last one seen).
 pub async fn preview(
     db: &impl ConnectionTrait,
+    policy: &Policy,
+    now: DateTime<Utc>,
     until: DateTime<Utc>,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: u64,
-) -> Result<Vec<application::Model>, DbErr> {
+) -> Result<Preview, DbErr> {
     let mut query = application::Entity::find()
         .filter(application::Column::PurgeAfter.lte(until))
         .order_by_asc(application::Column::PurgeAfter)
@@ -407,7 +416,19 @@ pub async fn preview(
                 ),
         );
     }
-    query.all(db).await
+    let rows = query.all(db).await?;
+    let next = (rows.len() as u64 == limit)
+        .then(|| rows.last().and_then(|a| Some((a.purge_after?, a.id))))
+        .flatten();
+    let mut facts: BTreeMap<Uuid, _> = facts_of(db, &rows).await?.into_iter().collect();
+    let items = rows
+        .into_iter()
+        .filter_map(|application| {
+            let retention = policy.retention(&facts.remove(&application.id)?, now);
+            Some((application, retention))
+        })
+        .collect();
+    Ok(Preview { items, next })
 }
 
 /// After a purge on SQLite, copies the write-ahead log into the database file
