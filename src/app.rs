@@ -24,10 +24,13 @@ use crate::{
     api,
     blobs::Blobs,
     config::Settings,
-    domain::{rate_limit::RateLimiter, retention::Policy},
+    domain::{keys::HashKey, rate_limit::RateLimiter, retention::Policy},
     error::{json_errors, json_response},
     jobs,
-    store::{self, writer::Writer},
+    store::{
+        secrets::{self, EnsureKey},
+        writer::Writer,
+    },
     telemetry,
 };
 
@@ -36,9 +39,7 @@ use crate::{
 pub struct AppState {
     /// For reads; on SQLite, a pool whose connections read beside the writer.
     pub db: DatabaseConnection,
-    /// For writes; on SQLite, one connection, so writers queue here in order
-    /// instead of sleeping in SQLite's busy handler, and group commits. On
-    /// PostgreSQL, the same pool as `db`.
+    /// The one way to write (see `store::writer`).
     pub writer: Writer,
     pub blobs: Blobs,
     pub settings: Arc<Settings>,
@@ -49,25 +50,29 @@ pub struct AppState {
     pub mail_queued: Arc<tokio::sync::Notify>,
     /// Calls to OAuth providers and picture hosts: no redirects, timed out.
     pub http: reqwest::Client,
+    /// Keys the hashes of intake keys, request fingerprints and tombstones.
+    pub intake_hash: HashKey,
 }
 
 impl AppState {
     /// Connects to the database (migrating it) and the object store.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
         let writer = settings.database.connect_writer().await?;
-        store::migrate(&writer).await?;
-        let db = settings.database.connect_reader(&writer).await?;
+        let db = settings.database.connect_reader().await?;
         let blobs = settings.storage.build()?;
-        let writer = Writer::new(writer, settings.database.is_sqlite());
-        Ok(Self::new(settings, db, writer, blobs))
-    }
-
-    pub fn new(settings: Settings, db: DatabaseConnection, writer: Writer, blobs: Blobs) -> Self {
+        let intake_hash = writer
+            .run(EnsureKey {
+                name: secrets::INTAKE,
+                now: chrono::Utc::now(),
+            })
+            .await
+            .context("reading the service's keys")?;
         let limiter = RateLimiter::new(settings.careers.rate_limit_per_minute);
         let policy = settings
             .policy()
             .expect("settings are validated when they are loaded");
-        Self {
+        Ok(Self {
+            intake_hash,
             http: crate::oauth::http_client(settings.oauth.timeout()),
             policy: Arc::new(policy),
             db,
@@ -76,7 +81,7 @@ impl AppState {
             settings: Arc::new(settings),
             limiter: Arc::new(Mutex::new(limiter)),
             mail_queued: Arc::new(tokio::sync::Notify::new()),
-        }
+        })
     }
 }
 

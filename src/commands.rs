@@ -3,15 +3,21 @@
 use std::io::{IsTerminal, Write};
 
 use anyhow::Context;
-use sea_orm::{DatabaseConnection, PaginatorTrait};
+use sea_orm::PaginatorTrait;
 use uuid::Uuid;
 
 use crate::{
     app::{AppState, Application},
     config::Settings,
-    domain::keys::Role,
+    domain::keys::{Role, Secret},
     jobs::outbox::Deliverer,
-    store::{self, api_keys::NewKey},
+    store::{
+        self,
+        api_keys::{CreateKey, RevokeKey},
+        audit::Actor,
+        entity::api_key,
+        writer::Writer,
+    },
 };
 
 /// Runs the service until SIGTERM or Ctrl-C. On a database with no admin key,
@@ -23,25 +29,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     println!("listening on http://{}", app.local_addr());
     // Bound before the key is shown, so whoever reads it can connect at once;
     // the key stays the last line printed.
-    ensure_admin_key(app.state().writer.connection()).await?;
+    ensure_admin_key(app.state()).await?;
     app.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn ensure_admin_key(db: &DatabaseConnection) -> anyhow::Result<()> {
-    if store::api_keys::any_active_admin(db).await? {
+async fn ensure_admin_key(state: &AppState) -> anyhow::Result<()> {
+    if store::api_keys::any_active_admin(&state.db).await? {
         return Ok(());
     }
-    let (key, secret) = store::api_keys::create(
-        db,
-        NewKey {
-            name: "first admin",
-            role: Role::Admin,
-            publishable: false,
-        },
-    )
-    .await?;
+    let (key, secret) = create_key(&state.writer, "first admin", Role::Admin, false).await?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -76,15 +74,36 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
 
-/// Connects and migrates, for commands that use the database.
-pub async fn database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
-    let db = settings.database.connect().await?;
-    store::migrate(&db).await?;
-    Ok(db)
+/// What the CLI does, as the CLI: its audit events name it.
+fn cli_actor() -> Actor {
+    Actor {
+        api_key_id: None,
+        on_behalf_of: Some("cli".to_owned()),
+    }
+}
+
+async fn create_key(
+    writer: &Writer,
+    name: &str,
+    role: Role,
+    publishable: bool,
+) -> anyhow::Result<(api_key::Model, Secret)> {
+    let secret = Secret::generate();
+    let key = writer
+        .run(CreateKey {
+            name: name.to_owned(),
+            role,
+            publishable,
+            secret_hash: secret.hash(),
+            actor: cli_actor(),
+            now: chrono::Utc::now(),
+        })
+        .await?;
+    Ok((key, secret))
 }
 
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    database(settings).await?;
+    settings.database.connect_writer().await?;
     println!("migrations applied");
     Ok(())
 }
@@ -176,16 +195,8 @@ pub async fn keys_create(
 ) -> anyhow::Result<()> {
     let name = crate::domain::fields::required_text("name", name, 100)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let db = database(settings).await?;
-    let (key, secret) = store::api_keys::create(
-        &db,
-        NewKey {
-            name: &name,
-            role,
-            publishable,
-        },
-    )
-    .await?;
+    let writer = settings.database.connect_writer().await?;
+    let (key, secret) = create_key(&writer, &name, role, publishable).await?;
     println!("created key {} ({}, role {})", key.id, key.name, key.role);
     println!("the secret is shown only this once:");
     println!("{}", secret.expose());
@@ -193,7 +204,9 @@ pub async fn keys_create(
 }
 
 pub async fn keys_list(settings: &Settings) -> anyhow::Result<()> {
-    let db = database(settings).await?;
+    // Migrates, so that a fresh data folder lists no keys rather than failing.
+    settings.database.connect_writer().await?;
+    let db = settings.database.connect_reader().await?;
     println!(
         "{:<36}  {:<12}  {:<11}  {:<8}  name",
         "id", "role", "publishable", "state"
@@ -213,8 +226,13 @@ pub async fn keys_list(settings: &Settings) -> anyhow::Result<()> {
 }
 
 pub async fn keys_revoke(settings: &Settings, id: Uuid) -> anyhow::Result<()> {
-    let db = database(settings).await?;
-    store::api_keys::revoke(&db, id)
+    let writer = settings.database.connect_writer().await?;
+    writer
+        .run(RevokeKey {
+            id,
+            actor: cli_actor(),
+            now: chrono::Utc::now(),
+        })
         .await?
         .with_context(|| format!("no key with id {id}"))?;
     println!("revoked key {id}");

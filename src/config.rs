@@ -27,6 +27,37 @@ pub struct Settings {
     pub consent: ConsentSettings,
     pub oauth: OAuthSettings,
     pub indeed_apply: IndeedApplySettings,
+    pub intake: IntakeSettings,
+}
+
+/// A duration in human form (`180d`, `26w`, `12h`, `2s`): a whole number and
+/// a unit, s, m, h, d or w.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HumanDuration(pub chrono::TimeDelta);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        retention::parse_duration(&text)
+            .map(HumanDuration)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl HumanDuration {
+    pub fn to_std(self) -> Duration {
+        self.0.to_std().unwrap_or_default()
+    }
+}
+
+/// How submissions are recognised again.
+#[derive(Clone, Debug, Deserialize)]
+pub struct IntakeSettings {
+    /// How long an `Idempotency-Key` is bound to its request.
+    pub idempotency_ttl: HumanDuration,
+    /// How long an erased Indeed Apply delivery is still recognised (so that
+    /// a redelivery stores nothing).
+    pub tombstone_ttl: HumanDuration,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -384,6 +415,14 @@ impl Settings {
             Err(err) => bail!("{key}: {err}"),
         };
         positive("retention.purge_interval", &self.retention.purge_interval)?;
+        for (key, duration) in [
+            ("intake.idempotency_ttl", self.intake.idempotency_ttl),
+            ("intake.tombstone_ttl", self.intake.tombstone_ttl),
+        ] {
+            if duration.0 <= chrono::TimeDelta::zero() {
+                bail!("{key} must be longer than zero");
+            }
+        }
         if self.retention.purge_batch == 0 {
             bail!("retention.purge_batch must be positive");
         }

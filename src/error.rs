@@ -33,6 +33,9 @@ pub enum ApiError {
     /// The request conflicts with the current state.
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
+    /// It existed, and was erased.
+    #[oai(status = 410)]
+    Gone(Json<ErrorBody>),
     /// A file or the request is too large.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
@@ -48,9 +51,10 @@ pub enum ApiError {
     /// An internal error.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
-    /// A dependency (database, object store) is unavailable; retry later.
+    /// A dependency (database, object store) is unavailable, or the disk is
+    /// full; nothing was stored. Retry after the given number of seconds.
     #[oai(status = 503)]
-    Unavailable(Json<ErrorBody>),
+    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
 }
 
 fn body(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
@@ -83,6 +87,16 @@ impl ApiError {
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::Conflict(body("conflict", message))
     }
+    pub fn gone(message: impl Into<String>) -> Self {
+        Self::Gone(body("erased", message))
+    }
+    /// An `Idempotency-Key` sent again with a different request.
+    pub fn idempotency_key_reused() -> Self {
+        Self::Unprocessable(body(
+            "idempotency_key_reused",
+            "Idempotency-Key: this key was used for a different request; nothing was stored",
+        ))
+    }
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::PayloadTooLarge(body("too_large", message))
     }
@@ -102,10 +116,13 @@ impl ApiError {
         )
     }
     pub fn unavailable(what: &str) -> Self {
-        Self::Unavailable(body(
-            "unavailable",
-            format!("the {what} is unavailable; retry later"),
-        ))
+        Self::Unavailable(
+            body(
+                "unavailable",
+                format!("the {what} is unavailable; nothing was stored, retry later"),
+            ),
+            RETRY_AFTER_SECS,
+        )
     }
     pub fn internal() -> Self {
         Self::Internal(body("internal", "an internal error occurred"))
@@ -125,17 +142,17 @@ impl From<FieldError> for ApiError {
     }
 }
 
+/// How long a client is asked to wait after a 503.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
-        match err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                tracing::error!(error = %err, "database unavailable");
-                Self::unavailable("database")
-            }
-            err => {
-                tracing::error!(error = %err, "database error");
-                Self::internal()
-            }
+        if crate::store::is_unavailable(&err) {
+            tracing::error!(error = %err, "database unavailable");
+            Self::unavailable("database")
+        } else {
+            tracing::error!(error = %err, "database error");
+            Self::internal()
         }
     }
 }
@@ -171,5 +188,11 @@ pub fn json_errors(endpoint: impl Endpoint + 'static) -> impl Endpoint {
 
 pub fn json_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({ "error": code, "message": message });
-    poem::web::Json(body).with_status(status).into_response()
+    let mut response = poem::web::Json(body).with_status(status).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(poem::http::header::RETRY_AFTER, RETRY_AFTER_SECS.into());
+    }
+    response
 }

@@ -131,17 +131,9 @@ fn statements(size: Size) -> Vec<(&'static str, String)> {
         (
             "candidates",
             format!(
-                "INSERT INTO candidates (id, email_normalised, email, full_name, phone,
-                                         created_at, updated_at)
+                "INSERT INTO candidates (id, email_normalised, created_at, updated_at)
                  SELECT pg_temp.bench_uuid7(at, 'c' || i),
-                        'candidate' || i || '@example.test', 'Candidate' || i || '@Example.test',
-                        (ARRAY['Ada', 'Ben', 'Chloe', 'David', 'Elif', 'Farid', 'Greta', 'Hugo',
-                               'Ines', 'Jonas', 'Kira', 'Luca', 'Mina', 'Noah', 'Olga', 'Pablo'])[1 + i % 16]
-                        || ' ' ||
-                        (ARRAY['Bench', 'Sample', 'Example', 'Testa', 'Fixture', 'Mock', 'Probe',
-                               'Trial', 'Dummy', 'Placeholder', 'Synth'])[1 + (i / 16) % 11],
-                        CASE WHEN i % 3 = 0 THEN '+49 30 ' || lpad((i % 10000000)::text, 7, '0') END,
-                        at, at
+                        'candidate' || i || '@example.test', at, at
                  FROM (SELECT i, {arrived} - interval '1 second' AS at
                        FROM generate_series(1, {n}) i) t"
             ),
@@ -150,12 +142,20 @@ fn statements(size: Size) -> Vec<(&'static str, String)> {
             "applications",
             format!(
                 "SELECT setseed(0.42);
-                 INSERT INTO applications (id, job_id, candidate_id, status, cover_letter,
-                        linkedin_url, indeed_url, source, privacy_notice_version,
-                        talent_pool_consent, intake_key, decided_at, created_at, updated_at)
+                 INSERT INTO applications (id, job_id, candidate_id, status, full_name, email,
+                        phone, cover_letter, linkedin_url, indeed_url, source,
+                        privacy_notice_version, talent_pool_consent, intake_key, decided_at,
+                        created_at, updated_at)
                  SELECT pg_temp.bench_uuid7(at, 'a' || i), j.id,
                         pg_temp.bench_uuid7(at - interval '1 second', 'c' || i),
                         status,
+                        (ARRAY['Ada', 'Ben', 'Chloe', 'David', 'Elif', 'Farid', 'Greta', 'Hugo',
+                               'Ines', 'Jonas', 'Kira', 'Luca', 'Mina', 'Noah', 'Olga', 'Pablo'])[1 + i % 16]
+                        || ' ' ||
+                        (ARRAY['Bench', 'Sample', 'Example', 'Testa', 'Fixture', 'Mock', 'Probe',
+                               'Trial', 'Dummy', 'Placeholder', 'Synth'])[1 + (i / 16) % 11],
+                        'Candidate' || i || '@Example.test',
+                        CASE WHEN i % 3 = 0 THEN '+49 30 ' || lpad((i % 10000000)::text, 7, '0') END,
                         CASE WHEN r2 < 0.4 THEN repeat('I would like to apply for this role. ', 15) END,
                         CASE WHEN r2 < 0.5 THEN 'https://www.linkedin.com/in/candidate-' || i END,
                         CASE WHEN r2 > 0.9 THEN 'https://profile.indeed.com/p/c' || i END,

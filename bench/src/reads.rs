@@ -179,7 +179,7 @@ impl Targets {
             }
             Scenario::Get => {
                 let id = self.ids[n % self.ids.len()];
-                let found = sqlx::query(GET_WITH_CANDIDATE)
+                let found = sqlx::query(GET_APPLICATION)
                     .bind(id)
                     .bind(1_i64)
                     .fetch_all(pool)
@@ -262,25 +262,25 @@ impl ServiceClient {
 // The SQL below is what the service's sea-orm queries send (seen with
 // `log_min_duration_statement = 0`); see `store::applications::{list, get}`.
 
-/// The select list and join of `find_also_related(candidate::Entity)`.
-macro_rules! application_and_candidate {
+/// The select list of `application::Entity::find()`.
+macro_rules! applications {
     () => {
-        r#"SELECT "applications"."id" AS "A_id", "applications"."job_id" AS "A_job_id", "applications"."candidate_id" AS "A_candidate_id", "applications"."status" AS "A_status", "applications"."cover_letter" AS "A_cover_letter", "applications"."linkedin_url" AS "A_linkedin_url", "applications"."indeed_url" AS "A_indeed_url", "applications"."source" AS "A_source", "applications"."privacy_notice_version" AS "A_privacy_notice_version", "applications"."talent_pool_consent" AS "A_talent_pool_consent", "applications"."intake_key" AS "A_intake_key", "applications"."decided_at" AS "A_decided_at", "applications"."created_at" AS "A_created_at", "applications"."updated_at" AS "A_updated_at", "candidates"."id" AS "B_id", "candidates"."email_normalised" AS "B_email_normalised", "candidates"."email" AS "B_email", "candidates"."full_name" AS "B_full_name", "candidates"."phone" AS "B_phone", "candidates"."created_at" AS "B_created_at", "candidates"."updated_at" AS "B_updated_at" FROM "applications" LEFT JOIN "candidates" ON "applications"."candidate_id" = "candidates"."id""#
+        r#"SELECT "applications"."id", "applications"."job_id", "applications"."candidate_id", "applications"."status", "applications"."full_name", "applications"."email", "applications"."phone", "applications"."cover_letter", "applications"."linkedin_url", "applications"."indeed_url", "applications"."source", "applications"."privacy_notice_version", "applications"."talent_pool_consent", "applications"."provenance", "applications"."decided_at", "applications"."created_at", "applications"."updated_at", "applications"."purge_after", "applications"."reminded_for", "applications"."retention_policy" FROM "applications""#
     };
 }
 
 const LIST_BY_JOB_AND_STATUS: &str = concat!(
-    application_and_candidate!(),
+    applications!(),
     r#" WHERE "applications"."job_id" = $1 AND "applications"."status" = $2 ORDER BY "applications"."id" DESC LIMIT $3"#
 );
 
 const LIST_BY_STATUS_BEFORE: &str = concat!(
-    application_and_candidate!(),
+    applications!(),
     r#" WHERE "applications"."status" = $1 AND "applications"."id" < $2 ORDER BY "applications"."id" DESC LIMIT $3"#
 );
 
-const GET_WITH_CANDIDATE: &str = concat!(
-    application_and_candidate!(),
+const GET_APPLICATION: &str = concat!(
+    applications!(),
     r#" WHERE "applications"."id" = $1 LIMIT $2"#
 );
 

@@ -10,6 +10,7 @@ mod m20261125_000003_recruiter_workflow;
 mod m20261125_000004_holds_and_consents;
 mod m20261125_000005_purge;
 mod m20261125_000006_imports;
+mod m20261201_000007_trust;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_holds_and_consents::Migration),
             Box::new(m20261125_000005_purge::Migration),
             Box::new(m20261125_000006_imports::Migration),
+            Box::new(m20261201_000007_trust::Migration),
         ]
     }
 }

@@ -8,9 +8,13 @@ use uuid::Uuid;
 use super::{ApiTags, auth::ApiKey, text::Text};
 use crate::{
     app::AppState,
-    domain::keys::Role,
+    domain::keys::{Role, Secret},
     error::{ApiError, ApiResult},
-    store::{self, api_keys::NewKey, entity::api_key},
+    store::{
+        self,
+        api_keys::{CreateKey, RevokeKey},
+        entity::api_key,
+    },
 };
 
 pub struct ApiKeysApi;
@@ -102,23 +106,18 @@ impl ApiKeysApi {
         caller.require(&[Role::Admin])?;
         let body = body.0;
         let name = crate::domain::fields::required_text("name", &body.name, 100)?;
-        let (key, secret) = store::api_keys::create(
-            state.writer.connection(),
-            NewKey {
-                name: &name,
+        let secret = Secret::generate();
+        let key = state
+            .writer
+            .run(CreateKey {
+                name,
                 role: body.role,
                 publishable: body.publishable,
-            },
-        )
-        .await?;
-        store::audit::record(
-            state.writer.connection(),
-            &caller.actor(),
-            "api_key.created",
-            None,
-            Some(key.id),
-        )
-        .await?;
+                secret_hash: secret.hash(),
+                actor: caller.actor(),
+                now: Utc::now(),
+            })
+            .await?;
         tracing::info!(api_key_id = %key.id, role = %key.role, "API key created");
         Ok(CreateKeyResponse::Created(Json(CreatedApiKey {
             key: key.into(),
@@ -147,17 +146,15 @@ impl ApiKeysApi {
                 "a key cannot revoke itself; revoke it with another admin key",
             ));
         }
-        store::api_keys::revoke(state.writer.connection(), id.0)
+        state
+            .writer
+            .run(RevokeKey {
+                id: id.0,
+                actor: caller.actor(),
+                now: Utc::now(),
+            })
             .await?
             .ok_or_else(|| ApiError::not_found("API key"))?;
-        store::audit::record(
-            state.writer.connection(),
-            &caller.actor(),
-            "api_key.revoked",
-            None,
-            Some(id.0),
-        )
-        .await?;
         tracing::info!(api_key_id = %id.0, "API key revoked");
         Ok(RevokeKeyResponse::Revoked)
     }

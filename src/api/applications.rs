@@ -1,7 +1,8 @@
 //! Recruiter reads and corrections of applications. Every read or change of
-//! personal data writes an audit event.
+//! personal data writes an audit event; a list records each application it
+//! showed.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
@@ -31,8 +32,9 @@ use crate::{
     error::{ApiError, ApiResult},
     store::{
         self,
-        applications::{ApplicationChanges, ApplicationRecord, CandidateChanges, ListFilter},
-        entity::{application, candidate, document},
+        applications::{ApplicationRecord, ListFilter, Rectification, Rectify},
+        audit::{Access, Listed},
+        entity::{application, document},
     },
 };
 
@@ -52,7 +54,8 @@ pub struct Document {
     sha256: String,
 }
 
-/// An application with its candidate's details and documents.
+/// An application with the contact details it was submitted with (or as
+/// corrected), and its documents.
 #[derive(Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct Application {
@@ -116,6 +119,29 @@ impl Application {
             });
         }
         Ok(view)
+    }
+}
+
+/// What the submitter gets back: ids, status and the documents' metadata,
+/// nothing else (a careers-site key is public).
+#[derive(Object)]
+pub struct SubmittedApplication {
+    id: Uuid,
+    job_id: Uuid,
+    status: ApplicationStatus,
+    created_at: DateTime<Utc>,
+    documents: Vec<Document>,
+}
+
+impl From<ApplicationRecord> for SubmittedApplication {
+    fn from(record: ApplicationRecord) -> Self {
+        Self {
+            id: record.application.id,
+            job_id: record.application.job_id,
+            status: status_of(&record.application),
+            created_at: record.application.created_at,
+            documents: record.documents.into_iter().map(Document::from).collect(),
+        }
     }
 }
 
@@ -185,16 +211,15 @@ impl From<ApplicationRecord> for Application {
     fn from(record: ApplicationRecord) -> Self {
         let ApplicationRecord {
             application: app,
-            candidate,
             documents,
         } = record;
         Self {
             id: app.id,
             job_id: app.job_id,
             status: status_of(&app),
-            full_name: candidate.full_name,
-            email: candidate.email,
-            phone: candidate.phone,
+            full_name: app.full_name,
+            email: app.email,
+            phone: app.phone,
             cover_letter: app.cover_letter,
             linkedin_url: app.linkedin_url,
             indeed_url: app.indeed_url,
@@ -212,14 +237,14 @@ impl From<ApplicationRecord> for Application {
     }
 }
 
-impl From<(application::Model, candidate::Model)> for ApplicationSummary {
-    fn from((app, candidate): (application::Model, candidate::Model)) -> Self {
+impl From<application::Model> for ApplicationSummary {
+    fn from(app: application::Model) -> Self {
         Self {
             id: app.id,
             job_id: app.job_id,
             status: status_of(&app),
-            full_name: candidate.full_name,
-            email: candidate.email,
+            full_name: app.full_name,
+            email: app.email,
             source: app.source,
             created_at: app.created_at,
         }
@@ -282,16 +307,16 @@ impl ApplicationsApi {
             limit,
         };
         let rows = store::applications::list(&state.db, filter).await?;
-        store::audit::record(
-            state.writer.connection(),
-            &caller.actor(),
-            "application.listed",
-            None,
-            None,
-        )
-        .await?;
+        state
+            .writer
+            .run(Listed {
+                actor: caller.actor(),
+                action: "application.listed",
+                application_ids: rows.iter().map(|app| app.id).collect(),
+            })
+            .await?;
         let next_cursor = (rows.len() as u64 == limit)
-            .then(|| rows.last().map(|(app, _)| app.id))
+            .then(|| rows.last().map(|app| app.id))
             .flatten();
         Ok(Json(ApplicationPage {
             items: rows.into_iter().map(ApplicationSummary::from).collect(),
@@ -316,14 +341,15 @@ impl ApplicationsApi {
         let record = store::applications::get(&state.db, id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
-        store::audit::record(
-            state.writer.connection(),
-            &caller.actor(),
-            "application.read",
-            Some(id.0),
-            None,
-        )
-        .await?;
+        state
+            .writer
+            .run(Access {
+                actor: caller.actor(),
+                action: "application.read",
+                application_id: Some(id.0),
+                subject_id: None,
+            })
+            .await?;
         let view = Application::of(&state, record).await?;
         Ok(ApplicationResponse::Ok(Json(view)))
     }
@@ -352,7 +378,8 @@ impl ApplicationsApi {
         Ok(Json(receipt.into()))
     }
 
-    /// Correct the candidate's details (rectification). Roles: recruiter, admin.
+    /// Correct this application's details (rectification); a corrected
+    /// email moves it to that address's candidate. Roles: recruiter, admin.
     #[oai(
         path = "/v1/applications/:id",
         method = "patch",
@@ -368,7 +395,7 @@ impl ApplicationsApi {
         let caller = auth.0;
         caller.require(RECRUITERS)?;
         let patch = body.0;
-        let candidate_changes = CandidateChanges {
+        let changes = Rectification {
             full_name: patch
                 .full_name
                 .map(|v| fields::required_text("full_name", &v, 200))
@@ -378,8 +405,6 @@ impl ApplicationsApi {
                 .phone
                 .map(|v| fields::phone("phone", Some(&*v)))
                 .transpose()?,
-        };
-        let application_changes = ApplicationChanges {
             cover_letter: patch
                 .cover_letter
                 .map(|v| fields::long_text("cover_letter", Some(&*v), 20_000))
@@ -393,33 +418,17 @@ impl ApplicationsApi {
                 .map(|v| fields::web_url("indeed_url", Some(&*v)))
                 .transpose()?,
         };
-
-        let record = store::applications::get(&state.db, id.0)
+        state
+            .writer
+            .run(Rectify {
+                id: id.0,
+                changes,
+                actor: caller.actor(),
+                policy: Arc::clone(&state.policy),
+                now: Utc::now(),
+            })
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
-        // Writes only inside the transaction: SQLite takes its write lock at once.
-        let txn = state.writer.begin().await?;
-        store::applications::rectify_candidate(&txn, record.candidate, candidate_changes)
-            .await
-            .map_err(|err| {
-                if store::is_unique_violation(&err) {
-                    ApiError::conflict("email: another candidate already has this address")
-                } else {
-                    err.into()
-                }
-            })?;
-        store::applications::rectify_application(&txn, record.application, application_changes)
-            .await?;
-        store::retention::refresh(&txn, &state.policy, &[id.0]).await?;
-        store::audit::record(
-            &txn,
-            &caller.actor(),
-            "application.rectified",
-            Some(id.0),
-            None,
-        )
-        .await?;
-        txn.commit().await?;
         tracing::info!(application_id = %id.0, "application rectified");
 
         let record = store::applications::get(&state.db, id.0)

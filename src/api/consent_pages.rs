@@ -4,6 +4,8 @@
 //! on a phone. A token that is unknown, expired or used up answers 404 with a
 //! page that says nothing about any application.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use poem::{
     Response, handler,
@@ -14,8 +16,11 @@ use serde::Deserialize;
 
 use crate::{
     app::AppState,
-    domain::{keys::hash_secret, retention::ConsentKind},
-    store::{self, audit::Actor, entity::consent_link},
+    domain::keys::hash_secret,
+    store::{
+        self,
+        retention::{ChooseByLink, Chosen, LinkChoice},
+    },
 };
 
 /// What the candidate chose.
@@ -28,11 +33,11 @@ pub enum Action {
     Withdraw,
 }
 
-impl Action {
-    fn as_str(self) -> &'static str {
-        match self {
-            Action::Extend => "extend",
-            Action::Withdraw => "withdraw",
+impl From<Action> for LinkChoice {
+    fn from(action: Action) -> Self {
+        match action {
+            Action::Extend => LinkChoice::Extend,
+            Action::Withdraw => LinkChoice::Withdraw,
         }
     }
 }
@@ -42,52 +47,20 @@ pub struct ActionForm {
     action: Action,
 }
 
-/// A link that works now, and what it is about.
-struct Valid {
-    link: consent_link::Model,
-    job_title: String,
-    purge_after: DateTime<Utc>,
-    extended_until: DateTime<Utc>,
-}
-
-/// The link behind a token, unless unknown, expired, used up by a
-/// withdrawal, or its application is gone.
-async fn valid(
-    db: &impl sea_orm::ConnectionTrait,
-    state: &AppState,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<Valid>, sea_orm::DbErr> {
-    if token.len() > 100 {
-        return Ok(None);
-    }
-    let Some(link) = store::retention::find_link(db, &hash_secret(token), now).await? else {
-        return Ok(None);
-    };
-    let Some(application) = store::applications::find(db, link.application_id).await? else {
-        return Ok(None);
-    };
-    let Some(facts) = store::retention::facts(db, &application).await? else {
-        return Ok(None);
-    };
-    let Some(job) = store::jobs::get(db, application.job_id).await? else {
-        return Ok(None);
-    };
-    let retention = state.policy.retention(&facts, now);
-    Ok(Some(Valid {
-        purge_after: retention.purge_after,
-        extended_until: state.policy.extended_at(&facts, now),
-        job_title: job.title,
-        link,
-    }))
+/// A token longer than any we make is not looked up.
+fn token_hash(token: &str) -> Option<String> {
+    (token.len() <= 100).then(|| hash_secret(token))
 }
 
 #[handler]
 pub async fn show(state: Data<&AppState>, token: Path<String>) -> Response {
     let now = Utc::now();
-    match valid(&state.db, &state, &token, now).await {
-        Ok(Some(valid)) if valid.link.used_for.as_deref() != Some(Action::Withdraw.as_str()) => {
-            let kept = if valid.link.used_for.as_deref() == Some(Action::Extend.as_str()) {
+    let Some(hash) = token_hash(&token) else {
+        return not_found();
+    };
+    match store::retention::link_view(&state.db, &state.policy, &hash, now).await {
+        Ok(Some(valid)) if valid.used_for() != Some(LinkChoice::Withdraw) => {
+            let kept = if valid.used_for() == Some(LinkChoice::Extend) {
                 format!(
                     "<p>You asked us to keep it: your data will be deleted on <strong>{}</strong>.</p>",
                     date(valid.purge_after)
@@ -117,13 +90,6 @@ pub async fn show(state: Data<&AppState>, token: Path<String>) -> Response {
     }
 }
 
-/// What a POST did.
-enum Done {
-    Extended(DateTime<Utc>),
-    Withdrawn,
-    Invalid,
-}
-
 #[handler]
 pub async fn act(
     state: Data<&AppState>,
@@ -137,17 +103,20 @@ pub async fn act(
             "<h1>Not understood</h1><p>Please use the buttons on the page the link in your email opens.</p>",
         );
     };
-    let app_state = (*state).clone();
-    let token = token.0;
+    let Some(token_hash) = token_hash(&token) else {
+        return not_found();
+    };
     let done = state
         .writer
-        .write(move |txn| {
-            let (state, token) = (app_state.clone(), token.clone());
-            Box::pin(async move { choose(txn, &state, &token, action).await })
+        .run(ChooseByLink {
+            token_hash,
+            choice: action.into(),
+            policy: Arc::clone(&state.policy),
+            now: Utc::now(),
         })
         .await;
     match done {
-        Ok(Done::Extended(until)) => page(
+        Ok(Chosen::Extended(until)) => page(
             StatusCode::OK,
             "Thank you",
             &format!(
@@ -156,60 +125,15 @@ pub async fn act(
                 date(until)
             ),
         ),
-        Ok(Done::Withdrawn) => page(
+        Ok(Chosen::Withdrawn) => page(
             StatusCode::OK,
             "Your data will be deleted",
             "<h1>Your data will be deleted</h1><p>Your application and every file of it \
              will be deleted in our next deletion run, within hours.</p>",
         ),
-        Ok(Done::Invalid) => not_found(),
+        Ok(Chosen::Invalid) => not_found(),
         Err(err) => unavailable(&err),
     }
-}
-
-/// Records the choice, once: the same choice again answers the same page.
-async fn choose(
-    txn: &sea_orm::DatabaseTransaction,
-    state: &AppState,
-    token: &str,
-    action: Action,
-) -> Result<Done, sea_orm::DbErr> {
-    let now = Utc::now();
-    let Some(valid) = valid(txn, state, token, now).await? else {
-        return Ok(Done::Invalid);
-    };
-    let used_for = valid.link.used_for.as_deref();
-    let application_id = valid.link.application_id;
-    match (action, used_for) {
-        (Action::Extend, Some("extend")) => return Ok(Done::Extended(valid.purge_after)),
-        (Action::Withdraw, Some("withdraw")) => return Ok(Done::Withdrawn),
-        // Withdrawn: the link is used up.
-        (Action::Extend, Some("withdraw")) => return Ok(Done::Invalid),
-        _ => {}
-    }
-    let kind = match action {
-        Action::Extend => ConsentKind::Extension,
-        Action::Withdraw => ConsentKind::Erasure,
-    };
-    let candidate = Actor::default();
-    let consent =
-        store::retention::record_consent(txn, application_id, kind, "link".to_owned(), &candidate)
-            .await?;
-    store::retention::use_link(txn, &valid.link.token_hash, action.as_str(), now).await?;
-    store::retention::refresh(txn, &state.policy, &[application_id]).await?;
-    store::audit::record(
-        txn,
-        &candidate,
-        "consent.recorded",
-        Some(application_id),
-        Some(consent.id),
-    )
-    .await?;
-    tracing::info!(%application_id, kind = kind.as_str(), "consent given through a link");
-    Ok(match action {
-        Action::Extend => Done::Extended(valid.extended_until),
-        Action::Withdraw => Done::Withdrawn,
-    })
 }
 
 fn not_found() -> Response {

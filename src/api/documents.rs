@@ -13,7 +13,7 @@ use crate::{
     app::AppState,
     domain::{keys::Role, sniff::FileType},
     error::{ApiError, ApiResult},
-    store,
+    store::{self, audit::Access},
 };
 
 pub struct DocumentsApi;
@@ -85,14 +85,15 @@ impl DocumentsApi {
             .open(&document.object_key)
             .await
             .map_err(|err| ApiError::from_infrastructure("object store", &err))?;
-        store::audit::record(
-            state.writer.connection(),
-            &caller.actor(),
-            "document.downloaded",
-            Some(id.0),
-            Some(document.id),
-        )
-        .await?;
+        state
+            .writer
+            .run(Access {
+                actor: caller.actor(),
+                action: "document.downloaded",
+                application_id: Some(id.0),
+                subject_id: Some(document.id),
+            })
+            .await?;
         Ok(DocumentBody {
             content_type: document.content_type,
             size,

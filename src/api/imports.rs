@@ -10,7 +10,7 @@ use crate::{
     app::AppState,
     domain::{imports::Provider, keys::Role},
     error::{ApiError, ApiResult},
-    store::{self, entity::oauth_import},
+    store::{self, audit::Access, entity::oauth_import},
 };
 
 pub struct ImportsApi;
@@ -79,14 +79,15 @@ impl ImportsApi {
         let import = store::imports::find_import(&state.db, id.0, Utc::now())
             .await?
             .ok_or_else(|| ApiError::not_found("import"))?;
-        store::audit::record(
-            state.writer.connection(),
-            &caller.actor(),
-            "import.read",
-            None,
-            Some(id.0),
-        )
-        .await?;
+        state
+            .writer
+            .run(Access {
+                actor: caller.actor(),
+                action: "import.read",
+                application_id: None,
+                subject_id: Some(id.0),
+            })
+            .await?;
         Ok(ImportResponse::Ok(Json(import.into())))
     }
 }

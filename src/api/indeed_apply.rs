@@ -4,6 +4,7 @@
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use bytes::Bytes;
+use chrono::Utc;
 use poem::{Request, RequestBody, web::Data};
 use poem_openapi::{
     ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, Object, OpenApi,
@@ -17,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
-    receive::{self, Admission},
+    receive::{self, Received},
 };
 use crate::{
     app::AppState,
@@ -32,9 +33,10 @@ use crate::{
     error::{ApiError, ApiResult},
     store::{
         self,
-        applications::{CandidateDetails, NewApplication},
+        applications::{ContactDetails, NewApplication},
         audit::Actor,
         entity::job,
+        intake::IntakeKey,
     },
 };
 
@@ -178,7 +180,8 @@ enum IndeedApplyResponse {
     /// The application is stored.
     #[oai(status = 201)]
     Created(Json<IndeedReceipt>),
-    /// A redelivery of an application stored before; nothing new was stored.
+    /// A redelivery of an application received before (stored, or erased
+    /// since); nothing new was stored.
     #[oai(status = 200)]
     AlreadyReceived(Json<IndeedReceipt>),
 }
@@ -227,16 +230,23 @@ async fn receive_application(
     posted: IndeedApplication,
 ) -> ApiResult<IndeedApplyResponse> {
     let indeed_id = fields::required_text("id", &posted.id, 200)?;
-    let intake_key = hex::encode(Sha256::digest(format!("{ORIGIN}:{indeed_id}")));
-    if let Some(existing) = store::applications::find_by_intake_key(&state.db, &intake_key).await? {
-        return Ok(already_received(existing.id));
+    let key_hash = state
+        .intake_hash
+        .hash(&[ORIGIN.as_bytes(), indeed_id.as_bytes()]);
+    // Applications from before keyed hashes were stored under a plain one.
+    let legacy_hash = hex::encode(Sha256::digest(format!("{ORIGIN}:{indeed_id}")));
+    let scopes = [key_hash.clone(), legacy_hash];
+    if let Some(known) = store::intake::find_key(&state.db, &scopes, Utc::now()).await? {
+        // Received before: live, or erased since (a tombstone). Either way
+        // nothing is stored again.
+        return Ok(already_received(known.application_id));
     }
     let job = find_job(state, &posted.job.job_id)
         .await?
         .filter(|job| job.status == JobStatus::Open.as_str())
         .ok_or_else(|| ApiError::not_found("job.jobId: an open job with this id"))?;
     let applicant = posted.applicant;
-    let candidate = CandidateDetails {
+    let contact = ContactDetails {
         full_name: fields::required_text(
             "applicant.fullName",
             applicant.full_name.as_deref().unwrap_or_default(),
@@ -267,7 +277,7 @@ async fn receive_application(
     for (field, present) in [
         ("full_name", true),
         ("email", true),
-        ("phone", candidate.phone.is_some()),
+        ("phone", contact.phone.is_some()),
         ("cover_letter", cover_letter.is_some()),
         ("cv", !files.is_empty()),
     ] {
@@ -278,18 +288,16 @@ async fn receive_application(
     let new = NewApplication {
         id: Uuid::now_v7(),
         job_id: job.id,
-        candidate_id: Uuid::nil(),
+        contact,
         cover_letter,
         linkedin_url: None,
         indeed_url: None,
         source: Some("indeed".to_owned()),
         privacy_notice_version: state.settings.indeed_apply.privacy_notice_version.clone(),
         talent_pool_consent: false,
-        intake_key: Some(intake_key.clone()),
         provenance: Some(provenance.to_json()),
     };
-    let admission = Admission {
-        candidate,
+    let received = Received {
         new,
         files,
         job_title: job.title,
@@ -298,18 +306,23 @@ async fn receive_application(
             on_behalf_of: Some(ORIGIN.to_owned()),
         },
         import_id: None,
+        intake_key: Some(IntakeKey {
+            key_hash,
+            fingerprint: None,
+            expires_at: None,
+        }),
+        now: Utc::now(),
     };
-    match receive::store(state, admission).await? {
+    match receive::store(state, received).await? {
         Ok(record) => Ok(IndeedApplyResponse::Created(Json(IndeedReceipt {
             application_id: record.application.id,
         }))),
         Err(err) => {
             // Indeed delivered it twice at once; the other delivery stored it.
             if store::is_unique_violation(&err)
-                && let Some(existing) =
-                    store::applications::find_by_intake_key(&state.db, &intake_key).await?
+                && let Some(known) = store::intake::find_key(&state.db, &scopes, Utc::now()).await?
             {
-                return Ok(already_received(existing.id));
+                return Ok(already_received(known.application_id));
             }
             Err(err.into())
         }

@@ -1,14 +1,17 @@
 //! Application intake from the careers site: multipart form with a CV and an
 //! optional picture, optionally prefilled from a LinkedIn or Indeed import.
+//! The careers-site key is public, so nothing here reveals or changes what
+//! another submission stored: each application keeps its own details, and the
+//! answer holds ids, status and document metadata only.
 
+use chrono::Utc;
 use poem_openapi::{ApiResponse, Multipart, payload::Json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{
-    applications::Application,
+    applications::SubmittedApplication,
     auth::Caller,
-    receive::{self, Admission, IMPORT_GONE},
+    receive::{self, CheckedFile, Received},
     text::FormFlag,
     upload::FileUpload,
 };
@@ -17,7 +20,7 @@ use crate::{
     domain::{
         fields::{self, Email},
         imports::{Provenance, Provider},
-        keys::Role,
+        keys::{HashKey, Role},
         sniff::DocumentKind,
         status::JobStatus,
     },
@@ -25,8 +28,9 @@ use crate::{
     oauth,
     store::{
         self,
-        applications::{CandidateDetails, NewApplication},
+        applications::{ContactDetails, NewApplication},
         entity::oauth_import,
+        intake::{IMPORT_GONE, IntakeKey},
     },
 };
 
@@ -70,12 +74,27 @@ pub(super) struct ApplicationForm {
     import_id: Option<Uuid>,
 }
 
+/// The form's text, as sent.
+struct FormText {
+    job_id: Uuid,
+    full_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    cover_letter: Option<String>,
+    linkedin_url: Option<String>,
+    indeed_url: Option<String>,
+    source: Option<String>,
+    privacy_notice_version: String,
+    talent_pool_consent: Option<bool>,
+    import_id: Option<Uuid>,
+}
+
 #[derive(ApiResponse)]
 pub(super) enum SubmitResponse {
-    /// The application is stored durably (a retry with the same
-    /// `Idempotency-Key` answers the first application again).
+    /// The application is stored durably. The same request again with the
+    /// same `Idempotency-Key` answers this again and stores nothing.
     #[oai(status = 201)]
-    Created(Json<Application>),
+    Created(Json<SubmittedApplication>),
 }
 
 /// Checks and stores one application; see `ApplicationsApi::submit`.
@@ -86,31 +105,69 @@ pub(super) async fn submit(
     idempotency_key: Option<String>,
 ) -> ApiResult<SubmitResponse> {
     caller.require_from_page(&[Role::CareersSite, Role::Admin])?;
+    let ApplicationForm {
+        job_id,
+        full_name,
+        email,
+        phone,
+        cover_letter,
+        cv,
+        picture,
+        linkedin_url,
+        indeed_url,
+        source,
+        privacy_notice_version,
+        talent_pool_consent,
+        import_id,
+    } = form;
+    let text = FormText {
+        job_id,
+        full_name,
+        email,
+        phone,
+        cover_letter,
+        linkedin_url,
+        indeed_url,
+        source,
+        privacy_notice_version,
+        talent_pool_consent: talent_pool_consent.map(|flag| flag.0),
+        import_id,
+    };
     // A closed job is invisible to the careers site, so it is not found here either.
-    let job = store::jobs::get(&state.db, form.job_id)
+    let job = store::jobs::get(&state.db, text.job_id)
         .await?
         .filter(|job| job.status == JobStatus::Open.as_str())
         .ok_or_else(|| ApiError::not_found("job_id: an open job with this id"))?;
-    let intake_key =
-        idempotency_key.map(|key| hex::encode(Sha256::digest(format!("{}:{key}", caller.key_id))));
-    if let Some(key) = &intake_key
-        && let Some(existing) = store::applications::find_by_intake_key(&state.db, key).await?
-    {
-        return answer(state, existing.id).await;
+    let limits = &state.settings.uploads;
+    let mut files = vec![receive::check_file(DocumentKind::Cv, "cv", cv.0, limits).await?];
+    if let Some(picture) = picture {
+        files.push(receive::check_file(DocumentKind::Picture, "picture", picture.0, limits).await?);
     }
-    let import = match form.import_id {
+    let now = Utc::now();
+    let intake_key = idempotency_key.map(|key| {
+        let ttl = state.settings.intake.idempotency_ttl.0;
+        idempotency_scope(
+            &state.intake_hash,
+            caller.key_id,
+            &key,
+            &text,
+            &files,
+            now + ttl,
+        )
+    });
+    if let Some(key) = &intake_key
+        && let Some(earlier) = replay(state, key).await?
+    {
+        return Ok(earlier);
+    }
+    let import = match text.import_id {
         Some(id) => Some(find_import(state, id, job.id).await?),
         None => None,
     };
-
-    let limits = &state.settings.uploads;
-    let (candidate, new) = validate(&form, import.as_ref(), job.id, intake_key.clone())?;
-    let mut files = vec![receive::check_file(DocumentKind::Cv, "cv", form.cv.0, limits).await?];
-    if let Some(picture) = form.picture {
-        files.push(receive::check_file(DocumentKind::Picture, "picture", picture.0, limits).await?);
-    }
-    let mut new = new;
-    if files.len() == 1
+    let mut new = validate(&text, import.as_ref(), job.id)?;
+    if files.len() == 2 {
+        record_picture(&mut new, "form");
+    } else if files.len() == 1
         && let Some(import) = &import
         && let Some(url) = &import.picture_url
         && let Some(picture) = imported_picture(state, import, url).await
@@ -119,30 +176,103 @@ pub(super) async fn submit(
         record_picture(&mut new, &import.provider);
     }
 
-    let admission = Admission {
-        candidate,
+    let received = Received {
         new,
         files,
         job_title: job.title.clone(),
         actor: caller.actor(),
         import_id: import.as_ref().map(|i| i.id),
+        intake_key: intake_key.clone(),
+        now,
     };
-    match receive::store(state, admission).await? {
-        Ok(record) => Ok(SubmitResponse::Created(Json(
-            Application::of(state, record).await?,
-        ))),
+    match receive::store(state, received).await? {
+        Ok(record) => Ok(SubmitResponse::Created(Json(record.into()))),
         Err(sea_orm::DbErr::RecordNotFound(what)) if what == IMPORT_GONE => Err(import_not_found()),
         Err(err) => {
             // A concurrent retry with the same Idempotency-Key won the race.
             if store::is_unique_violation(&err)
                 && let Some(key) = &intake_key
-                && let Some(existing) =
-                    store::applications::find_by_intake_key(&state.db, key).await?
+                && let Some(earlier) = replay(state, key).await?
             {
-                return answer(state, existing.id).await;
+                return Ok(earlier);
             }
             Err(err.into())
         }
+    }
+}
+
+/// The idempotency scope of this key (the API key and its Idempotency-Key),
+/// bound to a fingerprint of everything the request sent, files by digest.
+fn idempotency_scope(
+    hash: &HashKey,
+    api_key_id: Uuid,
+    idempotency_key: &str,
+    text: &FormText,
+    files: &[CheckedFile],
+    expires_at: chrono::DateTime<Utc>,
+) -> IntakeKey {
+    let key_hash = hash.hash(&[
+        b"idempotency-key",
+        api_key_id.as_bytes(),
+        idempotency_key.as_bytes(),
+    ]);
+    let job_id = text.job_id.to_string();
+    let import_id = text.import_id.map(|id| id.to_string());
+    let consent = text.talent_pool_consent.map(|c| c.to_string());
+    let fields: [(&str, Option<&str>); 11] = [
+        ("job_id", Some(&job_id)),
+        ("full_name", text.full_name.as_deref()),
+        ("email", text.email.as_deref()),
+        ("phone", text.phone.as_deref()),
+        ("cover_letter", text.cover_letter.as_deref()),
+        ("linkedin_url", text.linkedin_url.as_deref()),
+        ("indeed_url", text.indeed_url.as_deref()),
+        ("source", text.source.as_deref()),
+        (
+            "privacy_notice_version",
+            Some(text.privacy_notice_version.as_str()),
+        ),
+        ("talent_pool_consent", consent.as_deref()),
+        ("import_id", import_id.as_deref()),
+    ];
+    let mut parts: Vec<&[u8]> = vec![b"application-form/1"];
+    for (name, value) in &fields {
+        parts.push(name.as_bytes());
+        match value {
+            Some(value) => parts.extend([b"=".as_slice(), value.as_bytes()]),
+            None => parts.push(b"absent"),
+        }
+    }
+    for file in files {
+        parts.extend([b"file".as_slice(), file.sha256().as_bytes()]);
+    }
+    IntakeKey {
+        key_hash,
+        fingerprint: Some(hash.hash(&parts)),
+        expires_at: Some(expires_at),
+    }
+}
+
+/// The answer to a request sent before under this key: the first result for
+/// the same request, 422 for another one, 410 when it was erased since.
+async fn replay(state: &AppState, key: &IntakeKey) -> ApiResult<Option<SubmitResponse>> {
+    let Some(earlier) =
+        store::intake::find_key(&state.db, std::slice::from_ref(&key.key_hash), Utc::now()).await?
+    else {
+        return Ok(None);
+    };
+    if earlier.fingerprint != key.fingerprint {
+        return Err(ApiError::idempotency_key_reused());
+    }
+    let record = match earlier.erased_at {
+        Some(_) => None,
+        None => store::applications::get(&state.db, earlier.application_id).await?,
+    };
+    match record {
+        Some(record) => Ok(Some(SubmitResponse::Created(Json(record.into())))),
+        None => Err(ApiError::gone(
+            "this submission was received and its data has since been erased; nothing was stored",
+        )),
     }
 }
 
@@ -151,7 +281,7 @@ fn import_not_found() -> ApiError {
 }
 
 async fn find_import(state: &AppState, id: Uuid, job_id: Uuid) -> ApiResult<oauth_import::Model> {
-    let import = store::imports::find_import(&state.db, id, chrono::Utc::now())
+    let import = store::imports::find_import(&state.db, id, Utc::now())
         .await?
         .ok_or_else(import_not_found)?;
     if import.job_id != job_id {
@@ -164,11 +294,10 @@ async fn find_import(state: &AppState, id: Uuid, job_id: Uuid) -> ApiResult<oaut
 
 /// Fields the form left empty come from the import; each field's origin is recorded.
 fn validate(
-    form: &ApplicationForm,
+    form: &FormText,
     import: Option<&oauth_import::Model>,
     job_id: Uuid,
-    intake_key: Option<String>,
-) -> Result<(CandidateDetails, NewApplication), fields::FieldError> {
+) -> Result<NewApplication, fields::FieldError> {
     let provider: &'static str = import
         .and_then(|i| Provider::parse(&i.provider))
         .map_or("form", Provider::as_str);
@@ -203,7 +332,7 @@ fn validate(
         profile_url(Provider::Indeed),
         provider,
     );
-    let candidate = CandidateDetails {
+    let contact = ContactDetails {
         full_name: fields::required_text("full_name", full_name.as_deref().unwrap_or(""), 200)?,
         email: Email::parse("email", email.as_deref().unwrap_or(""))?,
         phone: fields::phone("phone", form.phone.as_deref())?,
@@ -212,10 +341,9 @@ fn validate(
     let linkedin_url = fields::web_url("linkedin_url", linkedin_url.as_deref())?;
     let indeed_url = fields::web_url("indeed_url", indeed_url.as_deref())?;
     for (field, present) in [
-        ("phone", candidate.phone.is_some()),
+        ("phone", contact.phone.is_some()),
         ("cover_letter", cover_letter.is_some()),
         ("cv", true),
-        ("picture", form.picture.is_some()),
     ] {
         if present {
             provenance.record(field, "form");
@@ -226,10 +354,10 @@ fn validate(
         None if import.is_some() => Some(provider.to_owned()),
         None => None,
     };
-    let new = NewApplication {
+    Ok(NewApplication {
         id: Uuid::now_v7(),
         job_id,
-        candidate_id: Uuid::nil(),
+        contact,
         cover_letter,
         linkedin_url,
         indeed_url,
@@ -239,11 +367,9 @@ fn validate(
             &form.privacy_notice_version,
             100,
         )?,
-        talent_pool_consent: form.talent_pool_consent.is_some_and(|flag| flag.0),
-        intake_key,
+        talent_pool_consent: form.talent_pool_consent.unwrap_or(false),
         provenance: Some(provenance.to_json()),
-    };
-    Ok((candidate, new))
+    })
 }
 
 /// The import's picture, fetched now from an allowed host and checked like an
@@ -280,12 +406,4 @@ fn record_picture(new: &mut NewApplication, provider: &str) {
     let mut map = Provenance::parse(new.provenance.as_deref().unwrap_or("{}"));
     map.insert("picture".into(), provider.to_owned());
     new.provenance = Some(serde_json::to_string(&map).expect("a map of strings is JSON"));
-}
-
-async fn answer(state: &AppState, application_id: Uuid) -> ApiResult<SubmitResponse> {
-    let record = store::applications::get(&state.db, application_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("application"))?;
-    let view = Application::of(state, record).await?;
-    Ok(SubmitResponse::Created(Json(view)))
 }

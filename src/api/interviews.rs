@@ -26,7 +26,12 @@ use crate::{
         interview::{InterviewKind, InterviewStatus},
     },
     error::{ApiError, ApiResult},
-    store::{self, entity::interview, interviews::InterviewPlan},
+    store::{
+        self,
+        audit::Access,
+        entity::interview,
+        interviews::{CreateInterview, InterviewPlan, UpdateInterview},
+    },
 };
 
 pub struct InterviewsApi;
@@ -229,14 +234,15 @@ impl InterviewsApi {
         caller.require(RECRUITERS)?;
         existing(&state.db, id.0).await?;
         let interviews = store::interviews::list(&state.db, id.0).await?;
-        store::audit::record(
-            state.writer.connection(),
-            &caller.actor(),
-            "interview.listed",
-            Some(id.0),
-            None,
-        )
-        .await?;
+        state
+            .writer
+            .run(Access {
+                actor: caller.actor(),
+                action: "interview.listed",
+                application_id: Some(id.0),
+                subject_id: None,
+            })
+            .await?;
         Ok(Json(Interviews {
             items: interviews.into_iter().map(Interview::from).collect(),
         }))
@@ -270,26 +276,15 @@ impl InterviewsApi {
             status: not_null("status", body.status)?.unwrap_or_default(),
             feedback: body.feedback.map(|t| t.0),
         })?;
-        existing(&state.db, id.0).await?;
-        let actor = caller.actor();
         let interview = state
             .writer
-            .write(move |txn| {
-                let (plan, actor) = (plan.clone(), actor.clone());
-                Box::pin(async move {
-                    let interview = store::interviews::insert(txn, id.0, plan, &actor).await?;
-                    store::audit::record(
-                        txn,
-                        &actor,
-                        "interview.created",
-                        Some(id.0),
-                        Some(interview.id),
-                    )
-                    .await?;
-                    Ok(interview)
-                })
+            .run(CreateInterview {
+                application_id: id.0,
+                plan,
+                actor: caller.actor(),
             })
-            .await?;
+            .await?
+            .ok_or_else(|| ApiError::not_found("application"))?;
         tracing::info!(application_id = %id.0, interview_id = %interview.id, "interview planned");
         Ok(InterviewCreated::Created(Json(interview.into())))
     }
@@ -311,36 +306,14 @@ impl InterviewsApi {
     ) -> ApiResult<Json<Interview>> {
         let caller = auth.0;
         caller.require(RECRUITERS)?;
-        let (id, interview_id) = (id.0, interview_id.0);
         let changes = body.0.changes()?;
-        let actor = caller.actor();
-        // Read, merged and written in one transaction (the row locked on
-        // PostgreSQL), so concurrent changes do not undo each other.
         let updated = state
             .writer
-            .write(move |txn| {
-                let (changes, actor) = (changes.clone(), actor.clone());
-                Box::pin(async move {
-                    let Some(current) =
-                        store::interviews::find_for_update(txn, id, interview_id).await?
-                    else {
-                        return Ok(None);
-                    };
-                    let plan = match changes.onto(InterviewPlan::of(&current)) {
-                        Ok(plan) => plan,
-                        Err(invalid) => return Ok(Some(Err(invalid))),
-                    };
-                    let updated = store::interviews::update(txn, current, plan).await?;
-                    store::audit::record(
-                        txn,
-                        &actor,
-                        "interview.updated",
-                        Some(id),
-                        Some(interview_id),
-                    )
-                    .await?;
-                    Ok(Some(Ok(updated)))
-                })
+            .run(UpdateInterview {
+                application_id: id.0,
+                interview_id: interview_id.0,
+                merge: move |current| changes.clone().onto(current),
+                actor: caller.actor(),
             })
             .await?
             .ok_or_else(|| ApiError::not_found("interview"))??;
@@ -407,14 +380,15 @@ impl InterviewsApi {
             attendees,
         };
         let ics = invitation.to_ics();
-        store::audit::record(
-            state.writer.connection(),
-            &caller.actor(),
-            "interview.exported",
-            Some(id.0),
-            Some(interview.id),
-        )
-        .await?;
+        state
+            .writer
+            .run(Access {
+                actor: caller.actor(),
+                action: "interview.exported",
+                application_id: Some(id.0),
+                subject_id: Some(interview.id),
+            })
+            .await?;
         Ok(IcsResponse::Calendar(
             PlainText(ics),
             format!("attachment; filename=\"interview-{}.ics\"", interview.id),

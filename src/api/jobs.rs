@@ -15,7 +15,11 @@ use crate::{
     app::AppState,
     domain::{fields, keys::Role, status::JobStatus},
     error::{ApiError, ApiResult},
-    store::{self, entity::job},
+    store::{
+        self,
+        entity::job,
+        jobs::{CreateJob, UpdateJob},
+    },
 };
 
 pub struct JobsApi;
@@ -192,7 +196,9 @@ impl JobsApi {
                 None => None,
             },
         };
-        let job = store::jobs::create(state.writer.connection(), new)
+        let job = state
+            .writer
+            .run(CreateJob(new))
             .await
             .map_err(indeed_id_taken)?;
         tracing::info!(job_id = %job.id, "job created");
@@ -249,23 +255,16 @@ impl JobsApi {
                 None => None,
             },
         };
-        let current = store::jobs::get(&state.db, id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("job"))?;
-        // Closing, reopening or moving the job moves its applications' purge dates.
-        let moves_retention = changes.status.is_some_and(|s| s.as_str() != current.status)
-            || changes
-                .country
-                .as_ref()
-                .is_some_and(|c| *c != current.country);
-        let txn = state.writer.begin().await?;
-        let job = store::jobs::update(&txn, current, changes)
+        let job = state
+            .writer
+            .run(UpdateJob {
+                id: id.0,
+                changes,
+                policy: std::sync::Arc::clone(&state.policy),
+            })
             .await
-            .map_err(indeed_id_taken)?;
-        if moves_retention {
-            store::retention::refresh_job(&txn, &state.policy, job.id).await?;
-        }
-        txn.commit().await?;
+            .map_err(indeed_id_taken)?
+            .ok_or_else(|| ApiError::not_found("job"))?;
         tracing::info!(job_id = %job.id, status = %job.status, "job updated");
         Ok(JobResponse::Ok(Json(job.into())))
     }

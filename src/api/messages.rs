@@ -21,8 +21,13 @@ use crate::{
         fields,
         message::{MessageDirection, MessageStatus},
     },
-    error::ApiResult,
-    store::{self, entity::message, messages::NewMessage},
+    error::{ApiError, ApiResult},
+    store::{
+        self,
+        audit::Access,
+        entity::message,
+        messages::{NewMessage, RecordMessage},
+    },
 };
 
 /// The longest subject and body, in characters.
@@ -100,10 +105,7 @@ enum MessageCreated {
 
 /// The host part of the Message-IDs this service makes.
 pub fn message_domain(state: &AppState) -> String {
-    url::Url::parse(&state.settings.server.public_url)
-        .ok()
-        .and_then(|url| url.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "localhost".into())
+    crate::mail::message_domain(&state.settings.server.public_url)
 }
 
 #[OpenApi(tag = "ApiTags::Applications")]
@@ -125,14 +127,15 @@ impl MessagesApi {
         caller.require(RECRUITERS)?;
         existing(&state.db, id.0).await?;
         let messages = store::messages::list(&state.db, id.0).await?;
-        store::audit::record(
-            state.writer.connection(),
-            &caller.actor(),
-            "message.listed",
-            Some(id.0),
-            None,
-        )
-        .await?;
+        state
+            .writer
+            .run(Access {
+                actor: caller.actor(),
+                action: "message.listed",
+                application_id: Some(id.0),
+                subject_id: None,
+            })
+            .await?;
         Ok(Json(Messages {
             items: messages.into_iter().map(Message::from).collect(),
         }))
@@ -159,39 +162,26 @@ impl MessagesApi {
         let text = fields::required_long_text("body", &draft.body, MAX_BODY)?;
         let direction = not_null("direction", draft.direction)?.unwrap_or_default();
         let received_at = not_null("received_at", draft.received_at)?.unwrap_or_else(Utc::now);
-        existing(&state.db, id.0).await?;
-        let actor = caller.actor();
-        let domain = message_domain(&state);
+        let new = NewMessage {
+            application_id: id.0,
+            origin: match direction {
+                MessageDirection::Outbound => "recruiter".into(),
+                MessageDirection::Inbound => "inbound".into(),
+            },
+            subject,
+            body: text,
+            domain: message_domain(&state),
+        };
         let message = state
             .writer
-            .write(move |txn| {
-                let new = NewMessage {
-                    application_id: id.0,
-                    origin: match direction {
-                        MessageDirection::Outbound => "recruiter".into(),
-                        MessageDirection::Inbound => "inbound".into(),
-                    },
-                    subject: subject.clone(),
-                    body: text.clone(),
-                    domain: domain.clone(),
-                };
-                let actor = actor.clone();
-                Box::pin(async move {
-                    let (message, action) = match direction {
-                        MessageDirection::Outbound => (
-                            store::messages::queue(txn, new, &actor).await?,
-                            "message.queued",
-                        ),
-                        MessageDirection::Inbound => (
-                            store::messages::record_inbound(txn, new, received_at, &actor).await?,
-                            "message.recorded",
-                        ),
-                    };
-                    store::audit::record(txn, &actor, action, Some(id.0), Some(message.id)).await?;
-                    Ok(message)
-                })
+            .run(RecordMessage {
+                new,
+                direction,
+                received_at,
+                actor: caller.actor(),
             })
-            .await?;
+            .await?
+            .ok_or_else(|| ApiError::not_found("application"))?;
         if direction == MessageDirection::Outbound {
             state.mail_queued.notify_one();
         }

@@ -15,7 +15,12 @@ use crate::{
     app::AppState,
     domain::fields,
     error::{ApiError, ApiResult},
-    store::{self, entity::note},
+    store::{
+        self,
+        audit::Access,
+        entity::note,
+        notes::{CreateNote, DeleteNote, UpdateNote},
+    },
 };
 
 /// The longest note, in characters.
@@ -96,14 +101,15 @@ impl NotesApi {
         caller.require(RECRUITERS)?;
         existing(&state.db, id.0).await?;
         let notes = store::notes::list(&state.db, id.0).await?;
-        store::audit::record(
-            state.writer.connection(),
-            &caller.actor(),
-            "note.listed",
-            Some(id.0),
-            None,
-        )
-        .await?;
+        state
+            .writer
+            .run(Access {
+                actor: caller.actor(),
+                action: "note.listed",
+                application_id: Some(id.0),
+                subject_id: None,
+            })
+            .await?;
         Ok(Json(Notes {
             items: notes.into_iter().map(Note::from).collect(),
         }))
@@ -125,21 +131,15 @@ impl NotesApi {
     ) -> ApiResult<NoteCreated> {
         let caller = auth.0;
         caller.require(RECRUITERS)?;
-        let text = note_body(body.0)?;
-        existing(&state.db, id.0).await?;
-        let actor = caller.actor();
         let note = state
             .writer
-            .write(move |txn| {
-                let (text, actor) = (text.clone(), actor.clone());
-                Box::pin(async move {
-                    let note = store::notes::insert(txn, id.0, text, &actor).await?;
-                    store::audit::record(txn, &actor, "note.created", Some(id.0), Some(note.id))
-                        .await?;
-                    Ok(note)
-                })
+            .run(CreateNote {
+                application_id: id.0,
+                body: note_body(body.0)?,
+                actor: caller.actor(),
             })
-            .await?;
+            .await?
+            .ok_or_else(|| ApiError::not_found("application"))?;
         tracing::info!(application_id = %id.0, note_id = %note.id, "note created");
         Ok(NoteCreated::Created(Json(note.into())))
     }
@@ -160,21 +160,13 @@ impl NotesApi {
     ) -> ApiResult<Json<Note>> {
         let caller = auth.0;
         caller.require(RECRUITERS)?;
-        let text = note_body(body.0)?;
-        let actor = caller.actor();
-        let (id, note_id) = (id.0, note_id.0);
         let note = state
             .writer
-            .write(move |txn| {
-                let (text, actor) = (text.clone(), actor.clone());
-                Box::pin(async move {
-                    let note = store::notes::update(txn, id, note_id, text).await?;
-                    if note.is_some() {
-                        store::audit::record(txn, &actor, "note.updated", Some(id), Some(note_id))
-                            .await?;
-                    }
-                    Ok(note)
-                })
+            .run(UpdateNote {
+                application_id: id.0,
+                note_id: note_id.0,
+                body: note_body(body.0)?,
+                actor: caller.actor(),
             })
             .await?
             .ok_or_else(|| ApiError::not_found("note"))?;
@@ -196,20 +188,12 @@ impl NotesApi {
     ) -> ApiResult<NoteDeleted> {
         let caller = auth.0;
         caller.require(RECRUITERS)?;
-        let actor = caller.actor();
-        let (id, note_id) = (id.0, note_id.0);
         let deleted = state
             .writer
-            .write(move |txn| {
-                let actor = actor.clone();
-                Box::pin(async move {
-                    let deleted = store::notes::delete(txn, id, note_id).await?;
-                    if deleted {
-                        store::audit::record(txn, &actor, "note.deleted", Some(id), Some(note_id))
-                            .await?;
-                    }
-                    Ok(deleted)
-                })
+            .run(DeleteNote {
+                application_id: id.0,
+                note_id: note_id.0,
+                actor: caller.actor(),
             })
             .await?;
         if !deleted {

@@ -26,7 +26,7 @@ use crate::{
     oauth,
     store::{
         self,
-        imports::{NewImport, NewState},
+        imports::{NewImport, NewState, SaveImport, StartSignIn, TakeSignIn},
     },
 };
 
@@ -135,7 +135,7 @@ impl OAuthApi {
             pkce_verifier: authorization.pkce_verifier,
             expires_at: Utc::now() + ttl,
         };
-        store::imports::insert_state(state.writer.connection(), new).await?;
+        state.writer.run(StartSignIn(new)).await?;
         Ok(redirect(authorization.url))
     }
 
@@ -169,14 +169,11 @@ impl OAuthApi {
             .0
             .filter(|s| !s.is_empty())
             .ok_or_else(|| ApiError::bad_request("state: missing"))?;
-        let hash = state_hash(&token);
         let taken = state
             .writer
-            .write(move |txn| {
-                let hash = hash.clone();
-                Box::pin(
-                    async move { store::imports::take_state(txn, &hash, provider.as_str()).await },
-                )
+            .run(TakeSignIn {
+                state_hash: state_hash(&token),
+                provider: provider.as_str(),
             })
             .await?
             .ok_or_else(|| {
@@ -231,7 +228,7 @@ impl OAuthApi {
             profile,
             expires_at: Utc::now() + ttl,
         };
-        store::imports::insert_import(state.writer.connection(), new).await?;
+        state.writer.run(SaveImport(new)).await?;
         tracing::info!(import_id = %id, provider = provider.as_str(), "profile imported");
         Ok(redirect(imports::with_result(
             return_to,

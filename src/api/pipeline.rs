@@ -17,7 +17,11 @@ use crate::{
     app::AppState,
     domain::{fields, status::ApplicationStatus},
     error::{ApiError, ApiResult},
-    store::{self, audit::AuditFilter, pipeline::MoveOutcome},
+    store::{
+        self,
+        audit::{Access, AuditFilter},
+        pipeline::{MoveOutcome, MoveStatus},
+    },
 };
 
 pub struct PipelineApi;
@@ -81,29 +85,14 @@ impl PipelineApi {
         caller.require(RECRUITERS)?;
         let reason = fields::long_text("reason", body.0.reason.as_deref(), 2000)?;
         let to = body.0.status;
-        let actor = caller.actor();
-        let policy = Arc::clone(&state.policy);
         let outcome = state
             .writer
-            .write(move |txn| {
-                let (reason, actor) = (reason.clone(), actor.clone());
-                let policy = Arc::clone(&policy);
-                Box::pin(async move {
-                    let outcome =
-                        store::pipeline::move_status(txn, id.0, to, reason, &actor).await?;
-                    if let MoveOutcome::Moved { .. } = outcome {
-                        store::retention::refresh(txn, &policy, &[id.0]).await?;
-                        store::audit::record(
-                            txn,
-                            &actor,
-                            "application.status_changed",
-                            Some(id.0),
-                            None,
-                        )
-                        .await?;
-                    }
-                    Ok(outcome)
-                })
+            .run(MoveStatus {
+                application_id: id.0,
+                to,
+                reason,
+                actor: caller.actor(),
+                policy: Arc::clone(&state.policy),
             })
             .await?;
         match outcome {
@@ -137,6 +126,16 @@ impl PipelineApi {
         caller.require(RECRUITERS)?;
         existing(&state.db, id.0).await?;
         let changes = store::pipeline::status_changes(&state.db, id.0).await?;
+        // Status reasons may speak of the candidate: reading them is an access.
+        state
+            .writer
+            .run(Access {
+                actor: caller.actor(),
+                action: "history.read",
+                application_id: Some(id.0),
+                subject_id: None,
+            })
+            .await?;
         let events = store::audit::list(
             &state.db,
             AuditFilter {

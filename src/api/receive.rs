@@ -3,6 +3,7 @@
 //! objects are written (and synced) before the rows commit, and removed again
 //! if the rows do not.
 
+use chrono::{DateTime, Utc};
 use sea_orm::DbErr;
 use uuid::Uuid;
 
@@ -15,9 +16,9 @@ use crate::{
     error::{ApiError, ApiResult},
     mail,
     store::{
-        self,
-        applications::{ApplicationRecord, CandidateDetails, NewApplication},
+        applications::{ApplicationRecord, NewApplication, NewDocument},
         audit::Actor,
+        intake::{Admission, IntakeKey},
         messages::NewMessage,
     },
 };
@@ -27,6 +28,13 @@ pub(super) struct CheckedFile {
     kind: DocumentKind,
     data: UploadData,
     inspected: Inspected,
+}
+
+impl CheckedFile {
+    /// Hex SHA-256 of the bytes.
+    pub(super) fn sha256(&self) -> &str {
+        &self.inspected.sha256
+    }
 }
 
 /// Size first (413), then type from the bytes (415); `field` names it in the answer.
@@ -61,14 +69,15 @@ pub(super) fn max_bytes(kind: DocumentKind, limits: &UploadSettings) -> u64 {
 }
 
 /// An application ready to store.
-pub(super) struct Admission {
-    pub candidate: CandidateDetails,
+pub(super) struct Received {
     pub new: NewApplication,
     pub files: Vec<CheckedFile>,
     pub job_title: String,
     pub actor: Actor,
     /// The import this application uses up, deleted in the same transaction.
     pub import_id: Option<Uuid>,
+    pub intake_key: Option<IntakeKey>,
+    pub now: DateTime<Utc>,
 }
 
 /// What became of the rows once the objects were stored. The caller decides
@@ -77,21 +86,28 @@ pub(super) struct Admission {
 pub(super) type Committed = Result<ApplicationRecord, DbErr>;
 
 /// Stores the files, then the rows; answers 503 when the object store fails.
-pub(super) async fn store(state: &AppState, admission: Admission) -> ApiResult<Committed> {
-    let Admission {
-        candidate,
+pub(super) async fn store(state: &AppState, received: Received) -> ApiResult<Committed> {
+    let Received {
         new,
         files,
         job_title,
         actor,
         import_id,
-    } = admission;
-    let mut stored: Vec<StoredFile> = Vec::new();
+        intake_key,
+        now,
+    } = received;
+    let mut documents: Vec<NewDocument> = Vec::with_capacity(files.len());
     for checked in files {
         match state.blobs.store_document(&checked.data).await {
-            Ok(key) => stored.push((key, checked.inspected, checked.kind)),
+            Ok(object_key) => documents.push(NewDocument {
+                kind: checked.kind.as_str(),
+                content_type: checked.inspected.file_type.content_type(),
+                size: checked.inspected.size,
+                sha256: checked.inspected.sha256,
+                object_key,
+            }),
             Err(err) => {
-                forget(state, &stored).await;
+                forget(state, &documents).await;
                 return Err(ApiError::from_infrastructure("object store", &err));
             }
         }
@@ -102,7 +118,7 @@ pub(super) async fn store(state: &AppState, admission: Admission) -> ApiResult<C
     let acknowledge = state.settings.mail.acknowledge_applications;
     let acknowledgment = acknowledge.then(|| {
         let mail = mail::ACKNOWLEDGMENT.render(&[
-            ("full_name", &candidate.full_name),
+            ("full_name", &new.contact.full_name),
             ("job_title", &job_title),
         ]);
         NewMessage {
@@ -113,15 +129,20 @@ pub(super) async fn store(state: &AppState, admission: Admission) -> ApiResult<C
             domain: message_domain(state),
         }
     });
-    let rows = Rows {
-        candidate,
-        new,
-        stored: stored.clone(),
-        acknowledgment,
-        actor,
-        import_id,
-    };
-    let committed = commit(state, rows).await;
+    let keys: Vec<String> = documents.iter().map(|d| d.object_key.clone()).collect();
+    let committed = state
+        .writer
+        .run(Admission {
+            application: new,
+            documents,
+            acknowledgment,
+            actor,
+            import_id,
+            intake_key,
+            policy: std::sync::Arc::clone(&state.policy),
+            now,
+        })
+        .await;
     match &committed {
         Ok(_) => {
             if acknowledge {
@@ -129,89 +150,21 @@ pub(super) async fn store(state: &AppState, admission: Admission) -> ApiResult<C
             }
             tracing::info!(application_id = %application_id, job_id = %job_id, "application received");
         }
-        Err(_) => forget(state, &stored).await,
+        Err(_) => forget_keys(state, keys).await,
     }
     Ok(committed)
 }
 
-type StoredFile = (String, Inspected, DocumentKind);
-
-#[derive(Clone)]
-struct Rows {
-    candidate: CandidateDetails,
-    new: NewApplication,
-    stored: Vec<StoredFile>,
-    acknowledgment: Option<NewMessage>,
-    actor: Actor,
-    import_id: Option<Uuid>,
-}
-
-/// The error a used-up import turns into inside the transaction.
-pub(super) const IMPORT_GONE: &str = "the import is used or expired";
-
-/// Writes the candidate, application, documents, audit event and the
-/// acknowledgment mail in one transaction, using up the import if any, and
-/// returns them as stored.
-async fn commit(state: &AppState, rows: Rows) -> Result<ApplicationRecord, DbErr> {
-    let policy = std::sync::Arc::clone(&state.policy);
-    state
-        .writer
-        .write(move |txn| {
-            let rows = rows.clone();
-            let policy = std::sync::Arc::clone(&policy);
-            Box::pin(async move {
-                let Rows {
-                    candidate,
-                    mut new,
-                    stored,
-                    acknowledgment,
-                    actor,
-                    import_id,
-                } = rows;
-                if let Some(import_id) = import_id
-                    && !store::imports::consume_import(txn, import_id, chrono::Utc::now()).await?
-                {
-                    return Err(DbErr::RecordNotFound(IMPORT_GONE.into()));
-                }
-                let candidate = store::applications::upsert_candidate(txn, &candidate).await?;
-                new.candidate_id = candidate.id;
-                let application = store::applications::insert(txn, new, &policy).await?;
-                let mut documents = Vec::with_capacity(stored.len());
-                for (key, inspected, kind) in stored {
-                    let document = store::applications::insert_document(
-                        txn,
-                        store::applications::NewDocument {
-                            application_id: application.id,
-                            kind: kind.as_str(),
-                            content_type: inspected.file_type.content_type(),
-                            size: inspected.size,
-                            sha256: inspected.sha256,
-                            object_key: key,
-                        },
-                    )
-                    .await?;
-                    documents.push(document);
-                }
-                let application_id = Some(application.id);
-                store::audit::record(txn, &actor, "application.created", application_id, None)
-                    .await?;
-                if let Some(acknowledgment) = acknowledgment {
-                    // The system sends it, not the key that submitted.
-                    store::messages::queue(txn, acknowledgment, &Actor::default()).await?;
-                }
-                Ok(ApplicationRecord {
-                    application,
-                    candidate,
-                    documents,
-                })
-            })
-        })
-        .await
-}
-
 /// Removes objects whose rows did not commit; the sweep catches any we miss.
-async fn forget(state: &AppState, stored: &[StoredFile]) {
-    let keys: Vec<String> = stored.iter().map(|(key, ..)| key.clone()).collect();
+async fn forget(state: &AppState, documents: &[NewDocument]) {
+    forget_keys(
+        state,
+        documents.iter().map(|d| d.object_key.clone()).collect(),
+    )
+    .await;
+}
+
+async fn forget_keys(state: &AppState, keys: Vec<String>) {
     if let Err(err) = state.blobs.delete_all(&keys).await {
         tracing::warn!(
             error = format!("{err:#}"),

@@ -15,7 +15,6 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
-    applications::existing,
     auth::{ApiKey, RECRUITERS},
     not_null, page_limit,
     text::Text,
@@ -24,7 +23,12 @@ use crate::{
     app::AppState,
     domain::{fields, keys::Role, retention::ConsentKind, status::ApplicationStatus},
     error::{ApiError, ApiResult},
-    store::{self, entity::purge_receipt},
+    store::{
+        self,
+        audit::Access,
+        entity::purge_receipt,
+        retention::{LiftHold, PlaceHold, RecordConsent},
+    },
 };
 
 /// The longest reason or evidence text, in characters.
@@ -104,22 +108,16 @@ impl RetentionApi {
         let caller = auth.0;
         caller.require(&[Role::Admin])?;
         let reason = fields::required_long_text("reason", &body.0.reason, MAX_REASON)?;
-        let until = body.0.until;
-        existing(&state.db, id.0).await?;
-        let actor = caller.actor();
         let hold = state
             .writer
-            .write(move |txn| {
-                let (reason, actor) = (reason.clone(), actor.clone());
-                Box::pin(async move {
-                    let hold =
-                        store::retention::place_hold(txn, id.0, reason, until, &actor).await?;
-                    store::audit::record(txn, &actor, "legal_hold.placed", Some(id.0), None)
-                        .await?;
-                    Ok(hold)
-                })
+            .run(PlaceHold {
+                application_id: id.0,
+                reason,
+                until: body.0.until,
+                actor: caller.actor(),
             })
-            .await?;
+            .await?
+            .ok_or_else(|| ApiError::not_found("application"))?;
         tracing::info!(application_id = %id.0, "legal hold placed");
         Ok(Json(LegalHold {
             application_id: hold.application_id,
@@ -146,19 +144,11 @@ impl RetentionApi {
     ) -> ApiResult<HoldLifted> {
         let caller = auth.0;
         caller.require(&[Role::Admin])?;
-        let actor = caller.actor();
         let lifted = state
             .writer
-            .write(move |txn| {
-                let actor = actor.clone();
-                Box::pin(async move {
-                    let lifted = store::retention::lift_hold(txn, id.0).await?;
-                    if lifted {
-                        store::audit::record(txn, &actor, "legal_hold.lifted", Some(id.0), None)
-                            .await?;
-                    }
-                    Ok(lifted)
-                })
+            .run(LiftHold {
+                application_id: id.0,
+                actor: caller.actor(),
             })
             .await?;
         if !lifted {
@@ -188,30 +178,17 @@ impl RetentionApi {
         caller.require(RECRUITERS)?;
         let evidence = fields::required_long_text("evidence", &body.0.evidence, MAX_REASON)?;
         let kind = not_null("kind", body.0.kind)?.unwrap_or_default();
-        existing(&state.db, id.0).await?;
-        let actor = caller.actor();
-        let policy = Arc::clone(&state.policy);
         let consent = state
             .writer
-            .write(move |txn| {
-                let (evidence, actor) = (evidence.clone(), actor.clone());
-                let policy = Arc::clone(&policy);
-                Box::pin(async move {
-                    let consent =
-                        store::retention::record_consent(txn, id.0, kind, evidence, &actor).await?;
-                    store::retention::refresh(txn, &policy, &[id.0]).await?;
-                    store::audit::record(
-                        txn,
-                        &actor,
-                        "consent.recorded",
-                        Some(id.0),
-                        Some(consent.id),
-                    )
-                    .await?;
-                    Ok(consent)
-                })
+            .run(RecordConsent {
+                application_id: id.0,
+                kind,
+                evidence,
+                actor: caller.actor(),
+                policy: Arc::clone(&state.policy),
             })
-            .await?;
+            .await?
+            .ok_or_else(|| ApiError::not_found("application"))?;
         tracing::info!(application_id = %id.0, kind = kind.as_str(), "consent recorded");
         Ok(ConsentRecorded::Created(Json(Consent {
             id: consent.id,
@@ -289,14 +266,15 @@ impl RetentionApi {
         let now = Utc::now();
         let page = store::purge::preview(&state.db, &state.policy, now, now + within, after, limit)
             .await?;
-        store::audit::record(
-            state.writer.connection(),
-            &caller.actor(),
-            "retention.previewed",
-            None,
-            None,
-        )
-        .await?;
+        state
+            .writer
+            .run(Access {
+                actor: caller.actor(),
+                action: "retention.previewed",
+                application_id: None,
+                subject_id: None,
+            })
+            .await?;
         let next_cursor = page.next.map(|(at, id)| fields::position_text(at, id));
         let items = page
             .items

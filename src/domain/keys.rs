@@ -88,6 +88,47 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// A key of the service's own (256 random bits), for keyed hashes of what
+/// must be recognised again but never read back.
+#[derive(Clone)]
+pub struct HashKey([u8; 32]);
+
+impl HashKey {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).expect("the operating system's random source works");
+        Self(bytes)
+    }
+
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let bytes = hex::decode(text).ok()?;
+        Some(Self(bytes.try_into().ok()?))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// HMAC-SHA256 of the parts, each length-prefixed so that no two lists
+    /// of parts encode alike; hex.
+    pub fn hash(&self, parts: &[&[u8]]) -> String {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+impl fmt::Debug for HashKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HashKey(***)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +143,21 @@ mod tests {
         assert_eq!(a.hash(), hash_secret(a.expose()));
         assert_eq!(a.hash().len(), 64);
         assert_eq!(format!("{a:?}"), "Secret(***)");
+    }
+
+    #[test]
+    fn keyed_hashes_depend_on_the_key_and_on_how_the_parts_split() {
+        let key = HashKey::generate();
+        let other = HashKey::generate();
+        let hash = key.hash(&[b"indeed-apply", b"abc"]);
+        assert_eq!(hash.len(), 64);
+        assert_eq!(hash, key.hash(&[b"indeed-apply", b"abc"]));
+        assert_ne!(hash, other.hash(&[b"indeed-apply", b"abc"]));
+        assert_ne!(hash, key.hash(&[b"indeed-applya", b"bc"]));
+        let again = HashKey::from_hex(&key.to_hex()).unwrap();
+        assert_eq!(again.hash(&[b"x"]), key.hash(&[b"x"]));
+        assert!(HashKey::from_hex("abcd").is_none());
+        assert_eq!(format!("{key:?}"), "HashKey(***)");
     }
 
     #[test]

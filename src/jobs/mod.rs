@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::{sync::watch, task::JoinHandle};
 
-use crate::app::AppState;
+use crate::{app::AppState, store::imports::DeleteExpired};
 
 /// The running background tasks.
 pub struct Background {
@@ -83,7 +83,8 @@ async fn purge_periodically(state: AppState) {
 }
 
 /// Deletes sign-ins and imports past their time, so that nothing stays about
-/// a candidate who signed in but did not apply.
+/// a candidate who signed in but did not apply; and idempotency keys and
+/// tombstones past theirs.
 async fn expire_imports_periodically(state: AppState) {
     let every = Duration::from_secs(state.settings.oauth.sweep_interval_secs.max(1));
     let mut ticker = tokio::time::interval(every);
@@ -91,10 +92,15 @@ async fn expire_imports_periodically(state: AppState) {
     loop {
         ticker.tick().await;
         let now = chrono::Utc::now();
-        match crate::store::imports::delete_expired(state.writer.connection(), now).await {
-            Ok((0, 0)) => {}
-            Ok((states, imports)) => {
-                tracing::info!(states, imports, "expired sign-ins and imports deleted")
+        match state.writer.run(DeleteExpired { now }).await {
+            Ok((0, 0, 0)) => {}
+            Ok((states, imports, intake_keys)) => {
+                tracing::info!(
+                    states,
+                    imports,
+                    intake_keys,
+                    "expired sign-ins, imports and intake keys deleted"
+                )
             }
             Err(err) => tracing::warn!(error = %err, "deleting expired imports failed"),
         }

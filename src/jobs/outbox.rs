@@ -16,7 +16,12 @@ use crate::{
     config::MailSettings,
     domain::keys::{hash_secret, random_token},
     mail::{self, Mailer, Outgoing, SendError},
-    store::{self, entity::outbox, messages::Outcome},
+    store::{
+        self,
+        entity::outbox,
+        messages::{ClaimDue, MakeAllDue, Outcome, Settle},
+        retention::CreateLink,
+    },
 };
 
 /// Rows claimed per round.
@@ -71,24 +76,18 @@ impl Deliverer {
         // Each run tries the mail due when it starts, each mail once.
         let started = Utc::now();
         if self.ignore_backoff {
-            state
-                .writer
-                .write(move |txn| Box::pin(store::messages::make_all_due(txn, started)))
-                .await?;
+            state.writer.run(MakeAllDue { now: started }).await?;
         }
         while !stop() {
             let now = Utc::now();
             let lease_until = now + lease;
             let claimed = state
                 .writer
-                .write(move |txn| {
-                    Box::pin(store::messages::claim_due(
-                        txn,
-                        now,
-                        started,
-                        lease_until,
-                        BATCH,
-                    ))
+                .run(ClaimDue {
+                    now,
+                    due_by: started,
+                    lease_until,
+                    limit: BATCH,
                 })
                 .await?;
             if claimed.is_empty() {
@@ -194,21 +193,16 @@ impl Deliverer {
     ) -> anyhow::Result<()> {
         let mut tries = 0;
         loop {
-            let settled = settled.clone();
-            let result = state
-                .writer
-                .write(move |txn| {
-                    let settled = settled.clone();
-                    Box::pin(async move {
-                        for (row, outcome) in &settled {
-                            store::messages::settle(txn, row, outcome).await?;
-                        }
-                        Ok(())
-                    })
-                })
-                .await;
-            match result {
-                Ok(()) => return Ok(()),
+            match state.writer.run(Settle(settled.clone())).await {
+                Ok(gone) => {
+                    // Purged while its mail was out: the copy just written goes too.
+                    if let Mailer::Files(dir) = &self.mailer
+                        && let Err(err) = mail::delete_files(dir, gone).await
+                    {
+                        tracing::warn!(error = %err, "removing mail files of purged messages failed; the sweep will");
+                    }
+                    return Ok(());
+                }
                 Err(err) if tries < 3 => {
                     tries += 1;
                     tracing::warn!(error = %err, tries, "recording mail outcomes failed; retrying");
@@ -228,14 +222,10 @@ async fn mint_link(state: &AppState, application_id: uuid::Uuid) -> anyhow::Resu
     let expires_at = Utc::now() + state.settings.link_ttl();
     state
         .writer
-        .write(move |txn| {
-            let hash = hash.clone();
-            Box::pin(store::retention::create_link(
-                txn,
-                hash,
-                application_id,
-                expires_at,
-            ))
+        .run(CreateLink {
+            token_hash: hash,
+            application_id,
+            expires_at,
         })
         .await?;
     let base = state.settings.server.public_url.trim_end_matches('/');

@@ -1,14 +1,25 @@
 //! The periodic retention run, inside `serve` every `retention.purge_interval`
-//! and once from `applicant-vault purge`: finish object deletions a crash
+//! and once from `applicant-vault purge`: finish file deletions a crash
 //! left, bring purge dates up to the current policy, remind candidates whose
 //! purge date nears, and purge what is due.
 
+use std::{collections::HashMap, sync::Arc};
+
 use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseTransaction, DbErr};
 
 use crate::{
     app::AppState,
     mail,
-    store::{self, messages::NewMessage, purge::Reason},
+    store::{
+        self,
+        audit::Actor,
+        entity::purge_receipt,
+        messages::NewMessage,
+        purge::{EraseNow, Leftover, LeftoversDeleted, PurgeDue, PurgeRules},
+        retention::RefreshStale,
+        writer::Unit,
+    },
 };
 
 /// What one run did.
@@ -19,34 +30,36 @@ pub struct Purged {
     pub reminded: usize,
 }
 
-/// Objects deleted per request to the store.
-const OBJECT_BATCH: u64 = 1000;
+/// Files deleted per round.
+const LEFTOVER_BATCH: u64 = 1000;
 
 /// Reminders written per transaction.
 const REMINDER_BATCH: u64 = 100;
 
+fn rules(state: &AppState) -> PurgeRules {
+    PurgeRules {
+        policy: Arc::clone(&state.policy),
+        tombstone_ttl: state.settings.intake.tombstone_ttl.0,
+    }
+}
+
 /// One full run. `progress` hears the number of applications purged so far.
 pub async fn run(state: &AppState, progress: &(dyn Fn(usize) + Sync)) -> anyhow::Result<Purged> {
     let mut done = Purged {
-        objects: finish_object_deletions(state).await?,
+        objects: finish_deletions(state).await?,
         ..Purged::default()
     };
     refresh_stale(state).await?;
     done.reminded = send_reminders(state).await?;
-    // One batch's objects are deleted while the next batch's rows are.
+    // One batch's files are deleted while the next batch's rows are.
     let mut deleting: Option<tokio::task::JoinHandle<anyhow::Result<usize>>> = None;
     loop {
-        let now = Utc::now();
-        let batch = state.settings.retention.purge_batch;
-        let policy = std::sync::Arc::clone(&state.policy);
         let erased = state
             .writer
-            .write(move |txn| {
-                let policy = std::sync::Arc::clone(&policy);
-                Box::pin(async move {
-                    let claimed = store::purge::claim_due(txn, now, batch).await?;
-                    store::purge::erase(txn, &policy, claimed, Reason::Scheduled, now).await
-                })
+            .run(PurgeDue {
+                rules: rules(state),
+                batch: state.settings.retention.purge_batch,
+                now: Utc::now(),
             })
             .await?;
         if let Some(previous) = deleting.take() {
@@ -55,10 +68,10 @@ pub async fn run(state: &AppState, progress: &(dyn Fn(usize) + Sync)) -> anyhow:
         if erased.receipts.is_empty() && erased.skipped == 0 {
             break;
         }
-        let (state, keys) = (state.clone(), erased.object_keys);
-        deleting = Some(tokio::spawn(
-            async move { delete_objects(&state, keys).await },
-        ));
+        let (state, leftovers) = (state.clone(), erased.leftovers);
+        deleting = Some(tokio::spawn(async move {
+            delete_leftovers(&state, leftovers).await
+        }));
         done.applications += erased.receipts.len();
         for receipt in &erased.receipts {
             tracing::info!(application_id = %receipt.application_id, rule = %receipt.rule, "application purged");
@@ -76,65 +89,54 @@ pub async fn run(state: &AppState, progress: &(dyn Fn(usize) + Sync)) -> anyhow:
 pub async fn erase_now(
     state: &AppState,
     id: uuid::Uuid,
-    actor: store::audit::Actor,
-) -> Result<Option<store::entity::purge_receipt::Model>, sea_orm::DbErr> {
-    let now = Utc::now();
-    let policy = std::sync::Arc::clone(&state.policy);
+    actor: Actor,
+) -> Result<Option<purge_receipt::Model>, DbErr> {
     let erased = state
         .writer
-        .write(move |txn| {
-            let (policy, actor) = (std::sync::Arc::clone(&policy), actor.clone());
-            Box::pin(async move {
-                let claimed = store::purge::claim_one(txn, id).await?;
-                let erased = store::purge::erase(
-                    txn,
-                    &policy,
-                    claimed.into_iter().collect(),
-                    Reason::Erased,
-                    now,
-                )
-                .await?;
-                if !erased.receipts.is_empty() {
-                    store::audit::record(txn, &actor, "application.erased", Some(id), None).await?;
-                }
-                Ok(erased)
-            })
+        .run(EraseNow {
+            id,
+            actor,
+            rules: rules(state),
+            now: Utc::now(),
         })
         .await?;
-    // The rows are gone and the objects queued: a store that is down now
+    // The rows are gone and the files queued: a store that is down now
     // only delays their deletion to the next run.
-    if let Err(err) = delete_objects(state, erased.object_keys).await {
-        tracing::warn!(application_id = %id, error = format!("{err:#}"), "objects of an erased application left for the next purge run");
+    if let Err(err) = delete_leftovers(state, erased.leftovers).await {
+        tracing::warn!(application_id = %id, error = format!("{err:#}"), "files of an erased application left for the next purge run");
     }
     Ok(erased.receipts.into_iter().next())
 }
 
-/// Deletes objects from the store, then from the queue.
-async fn delete_objects(state: &AppState, keys: Vec<String>) -> anyhow::Result<usize> {
-    if keys.is_empty() {
+/// Deletes files (objects from the store, mail files from the mail folder),
+/// then takes them off the queue; how many objects went.
+async fn delete_leftovers(state: &AppState, leftovers: Vec<Leftover>) -> anyhow::Result<usize> {
+    if leftovers.is_empty() {
         return Ok(0);
     }
-    state.blobs.delete_all(&keys).await?;
-    let count = keys.len();
-    state
-        .writer
-        .write(move |txn| {
-            let keys = keys.clone();
-            Box::pin(async move { store::purge::objects_deleted(txn, &keys).await })
-        })
-        .await?;
-    Ok(count)
+    let mut objects = Vec::new();
+    let mut mails = Vec::new();
+    for leftover in &leftovers {
+        match leftover {
+            Leftover::Object(key) => objects.push(key.clone()),
+            Leftover::Mail(id) => mails.push(*id),
+        }
+    }
+    state.blobs.delete_all(&objects).await?;
+    mail::delete_files(&state.settings.mail.dir, mails).await?;
+    state.writer.run(LeftoversDeleted(leftovers)).await?;
+    Ok(objects.len())
 }
 
-/// Deletes the objects earlier runs queued but did not get to delete.
-async fn finish_object_deletions(state: &AppState) -> anyhow::Result<usize> {
+/// Deletes the files earlier runs queued but did not get to delete.
+async fn finish_deletions(state: &AppState) -> anyhow::Result<usize> {
     let mut deleted = 0;
     loop {
-        let keys = store::purge::queued_objects(&state.db, OBJECT_BATCH).await?;
-        if keys.is_empty() {
+        let leftovers = store::purge::queued_leftovers(&state.db, LEFTOVER_BATCH).await?;
+        if leftovers.is_empty() {
             return Ok(deleted);
         }
-        deleted += delete_objects(state, keys).await?;
+        deleted += delete_leftovers(state, leftovers).await?;
     }
 }
 
@@ -142,12 +144,11 @@ async fn finish_object_deletions(state: &AppState) -> anyhow::Result<usize> {
 async fn refresh_stale(state: &AppState) -> anyhow::Result<()> {
     const BATCH: u64 = 500;
     loop {
-        let policy = std::sync::Arc::clone(&state.policy);
         let refreshed = state
             .writer
-            .write(move |txn| {
-                let policy = std::sync::Arc::clone(&policy);
-                Box::pin(async move { store::retention::refresh_stale(txn, &policy, BATCH).await })
+            .run(RefreshStale {
+                policy: Arc::clone(&state.policy),
+                limit: BATCH,
             })
             .await?;
         if refreshed < BATCH as usize {
@@ -162,63 +163,74 @@ async fn send_reminders(state: &AppState) -> anyhow::Result<usize> {
     let mut reminded = 0;
     loop {
         let now = Utc::now();
-        let policy = std::sync::Arc::clone(&state.policy);
-        let link_expires = now + state.settings.link_ttl();
-        let domain = crate::api::messages::message_domain(state);
-        let queued = state
+        let (claimed, queued) = state
             .writer
-            .write(move |txn| {
-                let (policy, domain) = (std::sync::Arc::clone(&policy), domain.clone());
-                Box::pin(async move {
-                    let claimed =
-                        store::retention::claim_reminders(txn, &policy, now, REMINDER_BATCH)
-                            .await?;
-                    let count = claimed.len();
-                    let facts: std::collections::HashMap<_, _> =
-                        store::retention::facts_of(txn, &claimed)
-                            .await?
-                            .into_iter()
-                            .collect();
-                    let mut queued = 0;
-                    for application in &claimed {
-                        let Some(facts) = facts.get(&application.id) else {
-                            continue;
-                        };
-                        let id = application.id;
-                        let retention = policy.retention(facts, now);
-                        if retention.wants_reminder(&policy, now, application.reminded_for)
-                            && let Some(to) = store::applications::addressee(txn, id).await?
-                        {
-                            let dates = ReminderDates {
-                                purge_after: retention.purge_after,
-                                extended_until: policy.extended_at(facts, now),
-                                link_expires,
-                            };
-                            let mail = reminder(&dates, &to);
-                            let message = NewMessage {
-                                application_id: id,
-                                origin: mail::RETENTION_REMINDER.name.into(),
-                                subject: mail.subject,
-                                body: mail.body,
-                                domain: domain.clone(),
-                            };
-                            store::messages::queue(txn, message, &Default::default()).await?;
-                            queued += 1;
-                        }
-                        // Reminded, or not to be: either way not asked again for this date.
-                        store::retention::mark_reminded(txn, id, retention.purge_after).await?;
-                    }
-                    Ok((count, queued))
-                })
+            .run(QueueReminders {
+                policy: Arc::clone(&state.policy),
+                now,
+                link_expires: now + state.settings.link_ttl(),
+                domain: mail::message_domain(&state.settings.server.public_url),
             })
             .await?;
-        reminded += queued.1;
-        if queued.1 > 0 {
+        reminded += queued;
+        if queued > 0 {
             state.mail_queued.notify_one();
         }
-        if queued.0 < REMINDER_BATCH as usize {
+        if claimed < REMINDER_BATCH as usize {
             return Ok(reminded);
         }
+    }
+}
+
+/// Claims a batch of applications due a reminder and queues their mails;
+/// how many were claimed, and how many reminded.
+struct QueueReminders {
+    policy: Arc<crate::domain::retention::Policy>,
+    now: DateTime<Utc>,
+    link_expires: DateTime<Utc>,
+    domain: String,
+}
+
+impl Unit for QueueReminders {
+    type Output = (usize, usize);
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<(usize, usize), DbErr> {
+        let (policy, now) = (&*self.policy, self.now);
+        let claimed = store::retention::claim_reminders(txn, policy, now, REMINDER_BATCH).await?;
+        let facts: HashMap<_, _> = store::retention::facts_of(txn, &claimed)
+            .await?
+            .into_iter()
+            .collect();
+        let mut queued = 0;
+        for application in &claimed {
+            let Some(facts) = facts.get(&application.id) else {
+                continue;
+            };
+            let id = application.id;
+            let retention = policy.retention(facts, now);
+            if retention.wants_reminder(policy, now, application.reminded_for)
+                && let Some(to) = store::applications::addressee(txn, id).await?
+            {
+                let dates = ReminderDates {
+                    purge_after: retention.purge_after,
+                    extended_until: policy.extended_at(facts, now),
+                    link_expires: self.link_expires,
+                };
+                let mail = reminder(&dates, &to);
+                let message = NewMessage {
+                    application_id: id,
+                    origin: mail::RETENTION_REMINDER.name.into(),
+                    subject: mail.subject,
+                    body: mail.body,
+                    domain: self.domain.clone(),
+                };
+                store::messages::queue(txn, message, &Actor::default()).await?;
+                queued += 1;
+            }
+            // Reminded, or not to be: either way not asked again for this date.
+            store::retention::mark_reminded(txn, id, retention.purge_after).await?;
+        }
+        Ok((claimed.len(), queued))
     }
 }
 

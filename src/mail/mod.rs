@@ -35,6 +35,47 @@ pub const CONSENT_URL: &str = "{{consent_url}}";
 
 pub const TEMPLATES: &[Template] = &[ACKNOWLEDGMENT, RETENTION_REMINDER];
 
+/// The host part of the Message-IDs this service makes: its public host.
+pub fn message_domain(public_url: &str) -> String {
+    url::Url::parse(public_url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// The file the file transport writes a message to.
+fn mail_file(dir: &std::path::Path, message_id: Uuid) -> PathBuf {
+    dir.join(format!("{message_id}.eml"))
+}
+
+/// Deletes the mail files of these messages from the file transport's
+/// folder (missing ones are fine) and syncs the folder, so that the
+/// deletion lasts; for purged applications, whatever the transport is now.
+pub async fn delete_files(
+    dir: impl AsRef<std::path::Path>,
+    message_ids: Vec<Uuid>,
+) -> std::io::Result<()> {
+    let dir = dir.as_ref().to_owned();
+    if message_ids.is_empty() {
+        return Ok(());
+    }
+    tokio::task::spawn_blocking(move || {
+        if !dir.is_dir() {
+            return Ok(());
+        }
+        for id in message_ids {
+            match std::fs::remove_file(mail_file(&dir, id)) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(err),
+            }
+        }
+        std::fs::File::open(&dir)?.sync_all()
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
 /// A rendered mail: subject and plain-text body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rendered {
@@ -177,7 +218,7 @@ async fn write_file(dir: &std::path::Path, id: Uuid, bytes: &[u8]) -> Result<(),
         let mut file = tempfile::NamedTempFile::new_in(&dir)?;
         file.write_all(&bytes)?;
         file.as_file().sync_all()?;
-        file.persist(dir.join(format!("{id}.eml")))?;
+        file.persist(mail_file(&dir, id))?;
         Ok(())
     })
     .await

@@ -1,35 +1,72 @@
-//! API keys: create, find by secret, list, revoke.
+//! API keys: create and revoke (each with its audit event, in one
+//! transaction), find by secret, list.
 
-use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, QueryOrder, prelude::*};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, prelude::*,
+};
 
-use super::entity::api_key;
-use crate::domain::keys::{Role, Secret, hash_secret};
+use super::{
+    audit::{self, Actor},
+    entity::api_key,
+    writer::Unit,
+};
+use crate::domain::keys::{Role, hash_secret};
 
-pub struct NewKey<'a> {
-    pub name: &'a str,
+/// A new key; only its secret's hash is stored (the caller keeps the secret).
+pub struct CreateKey {
+    pub name: String,
     pub role: Role,
     pub publishable: bool,
+    pub secret_hash: String,
+    pub actor: Actor,
+    pub now: DateTime<Utc>,
 }
 
-/// Stores a new key and returns it with its secret, which is shown once.
-pub async fn create(
-    db: &impl ConnectionTrait,
-    new: NewKey<'_>,
-) -> Result<(api_key::Model, Secret), DbErr> {
-    let secret = Secret::generate();
-    let model = api_key::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        name: Set(new.name.to_owned()),
-        role: Set(new.role.as_str().to_owned()),
-        publishable: Set(new.publishable),
-        secret_hash: Set(secret.hash()),
-        created_at: Set(Utc::now()),
-        revoked_at: Set(None),
+impl Unit for CreateKey {
+    type Output = api_key::Model;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<api_key::Model, DbErr> {
+        let key = api_key::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            name: Set(self.name.clone()),
+            role: Set(self.role.as_str().to_owned()),
+            publishable: Set(self.publishable),
+            secret_hash: Set(self.secret_hash.clone()),
+            created_at: Set(self.now),
+            revoked_at: Set(None),
+        }
+        .insert(txn)
+        .await?;
+        audit::record(txn, &self.actor, "api_key.created", None, Some(key.id)).await?;
+        Ok(key)
     }
-    .insert(db)
-    .await?;
-    Ok((model, secret))
+}
+
+/// Revokes a key; `None` when there is no such key. Revoking a revoked key
+/// changes nothing and records nothing.
+pub struct RevokeKey {
+    pub id: Uuid,
+    pub actor: Actor,
+    pub now: DateTime<Utc>,
+}
+
+impl Unit for RevokeKey {
+    type Output = Option<api_key::Model>;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<api_key::Model>, DbErr> {
+        let Some(key) = api_key::Entity::find_by_id(self.id).one(txn).await? else {
+            return Ok(None);
+        };
+        if key.revoked_at.is_some() {
+            return Ok(Some(key));
+        }
+        let mut active: api_key::ActiveModel = key.into();
+        active.revoked_at = Set(Some(self.now));
+        let revoked = active.update(txn).await?;
+        audit::record(txn, &self.actor, "api_key.revoked", None, Some(self.id)).await?;
+        Ok(Some(revoked))
+    }
 }
 
 /// The live (not revoked) key with this secret.
@@ -49,19 +86,6 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<api_key::Model>, DbEr
         .order_by_asc(api_key::Column::Id)
         .all(db)
         .await
-}
-
-/// Revokes a key; `None` when there is no such key.
-pub async fn revoke(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<api_key::Model>, DbErr> {
-    let Some(key) = api_key::Entity::find_by_id(id).one(db).await? else {
-        return Ok(None);
-    };
-    if key.revoked_at.is_some() {
-        return Ok(Some(key));
-    }
-    let mut active: api_key::ActiveModel = key.into();
-    active.revoked_at = Set(Some(Utc::now()));
-    active.update(db).await.map(Some)
 }
 
 pub async fn any_active_admin(db: &impl ConnectionTrait) -> Result<bool, DbErr> {

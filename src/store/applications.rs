@@ -1,4 +1,7 @@
-//! Applications with their candidate and documents: intake, reads, rectification.
+//! Applications with their documents: intake, reads, rectification. Each
+//! application carries the contact details it was submitted with; the
+//! candidate row only groups a person's applications by normalised email and
+//! is never changed by a submission.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -15,72 +18,66 @@ use crate::domain::{
     status::ApplicationStatus,
 };
 
-/// The person's details as the intake form or a correction gives them.
-#[derive(Clone)]
-pub struct CandidateDetails {
+/// A person's details as one application gives them.
+#[derive(Clone, Debug)]
+pub struct ContactDetails {
     pub full_name: String,
     pub email: Email,
     pub phone: Option<String>,
 }
 
-/// Finds the candidate by normalised email, creating them or refreshing their
-/// name and contact details with the latest submission; one statement.
-pub async fn upsert_candidate(
+/// The candidate who owns this address, made on its first application. Only
+/// the normalised address is written, and never changed by a later one.
+pub async fn candidate_for(
     db: &impl ConnectionTrait,
-    details: &CandidateDetails,
+    email: &Email,
+    now: DateTime<Utc>,
 ) -> Result<candidate::Model, DbErr> {
-    let now = Utc::now();
     let row = candidate::ActiveModel {
         id: Set(Uuid::now_v7()),
-        email_normalised: Set(details.email.normalised.clone()),
-        email: Set(details.email.address.clone()),
-        full_name: Set(details.full_name.clone()),
-        phone: Set(details.phone.clone()),
+        email_normalised: Set(email.normalised.clone()),
         created_at: Set(now),
         updated_at: Set(now),
     };
     candidate::Entity::insert(row)
         .on_conflict(
             OnConflict::column(candidate::Column::EmailNormalised)
-                .update_columns([
-                    candidate::Column::FullName,
-                    candidate::Column::Email,
-                    candidate::Column::UpdatedAt,
-                ])
-                .value(
-                    candidate::Column::Phone,
-                    Expr::cust("COALESCE(excluded.phone, candidates.phone)"),
-                )
+                .do_nothing()
                 .to_owned(),
         )
-        .exec_with_returning(db)
-        .await
+        .exec_without_returning(db)
+        .await?;
+    candidate::Entity::find()
+        .filter(candidate::Column::EmailNormalised.eq(email.normalised.as_str()))
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the candidate just written".into()))
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct NewApplication {
     pub id: Uuid,
     pub job_id: Uuid,
-    pub candidate_id: Uuid,
+    pub contact: ContactDetails,
     pub cover_letter: Option<String>,
     pub linkedin_url: Option<String>,
     pub indeed_url: Option<String>,
     pub source: Option<String>,
     pub privacy_notice_version: String,
     pub talent_pool_consent: bool,
-    pub intake_key: Option<String>,
     /// JSON object: each field's name to where its value came from.
     pub provenance: Option<String>,
 }
 
-/// Inserts a new application, with the purge date a new application has:
-/// no decision yet, so the inactivity period runs from now.
+/// Inserts a new application for `candidate_id`, with the purge date a new
+/// application has: no decision yet, so the inactivity period runs from now.
 pub async fn insert(
     db: &impl ConnectionTrait,
-    new: NewApplication,
+    new: &NewApplication,
+    candidate_id: Uuid,
     policy: &Policy,
+    now: DateTime<Utc>,
 ) -> Result<application::Model, DbErr> {
-    let now = Utc::now();
     let facts = Facts {
         status: Some(ApplicationStatus::New),
         last_activity: now,
@@ -91,16 +88,18 @@ pub async fn insert(
     application::ActiveModel {
         id: Set(new.id),
         job_id: Set(new.job_id),
-        candidate_id: Set(new.candidate_id),
+        candidate_id: Set(candidate_id),
         status: Set(ApplicationStatus::New.as_str().to_owned()),
-        cover_letter: Set(new.cover_letter),
-        linkedin_url: Set(new.linkedin_url),
-        indeed_url: Set(new.indeed_url),
-        source: Set(new.source),
-        privacy_notice_version: Set(new.privacy_notice_version),
+        full_name: Set(new.contact.full_name.clone()),
+        email: Set(new.contact.email.address.clone()),
+        phone: Set(new.contact.phone.clone()),
+        cover_letter: Set(new.cover_letter.clone()),
+        linkedin_url: Set(new.linkedin_url.clone()),
+        indeed_url: Set(new.indeed_url.clone()),
+        source: Set(new.source.clone()),
+        privacy_notice_version: Set(new.privacy_notice_version.clone()),
         talent_pool_consent: Set(new.talent_pool_consent),
-        intake_key: Set(new.intake_key),
-        provenance: Set(new.provenance),
+        provenance: Set(new.provenance.clone()),
         decided_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -112,8 +111,8 @@ pub async fn insert(
     .await
 }
 
+#[derive(Clone, Debug)]
 pub struct NewDocument {
-    pub application_id: Uuid,
     pub kind: &'static str,
     pub content_type: &'static str,
     pub size: u64,
@@ -123,33 +122,25 @@ pub struct NewDocument {
 
 pub async fn insert_document(
     db: &impl ConnectionTrait,
-    new: NewDocument,
+    application_id: Uuid,
+    new: &NewDocument,
+    now: DateTime<Utc>,
 ) -> Result<document::Model, DbErr> {
     document::ActiveModel {
         id: Set(Uuid::now_v7()),
-        application_id: Set(new.application_id),
+        application_id: Set(application_id),
         kind: Set(new.kind.to_owned()),
         content_type: Set(new.content_type.to_owned()),
         size: Set(new.size as i64),
-        sha256: Set(new.sha256),
-        object_key: Set(new.object_key),
-        created_at: Set(Utc::now()),
+        sha256: Set(new.sha256.clone()),
+        object_key: Set(new.object_key.clone()),
+        created_at: Set(now),
     }
     .insert(db)
     .await
 }
 
-pub async fn find_by_intake_key(
-    db: &impl ConnectionTrait,
-    intake_key: &str,
-) -> Result<Option<application::Model>, DbErr> {
-    application::Entity::find()
-        .filter(application::Column::IntakeKey.eq(intake_key))
-        .one(db)
-        .await
-}
-
-/// The application row alone, without its candidate and documents.
+/// The application row alone, without its documents.
 pub async fn find(
     db: &impl ConnectionTrait,
     id: Uuid,
@@ -157,31 +148,32 @@ pub async fn find(
     application::Entity::find_by_id(id).one(db).await
 }
 
-/// An application with everything a recruiter reads about it.
+/// An application with its documents.
 pub struct ApplicationRecord {
     pub application: application::Model,
-    pub candidate: candidate::Model,
     pub documents: Vec<document::Model>,
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<ApplicationRecord>, DbErr> {
-    let Some((application, Some(candidate))) = application::Entity::find_by_id(id)
-        .find_also_related(candidate::Entity)
-        .one(db)
-        .await?
-    else {
+    let Some(application) = find(db, id).await? else {
         return Ok(None);
     };
-    let documents = document::Entity::find()
-        .filter(document::Column::ApplicationId.eq(id))
-        .order_by_asc(document::Column::Id)
-        .all(db)
-        .await?;
+    let documents = documents_of(db, id).await?;
     Ok(Some(ApplicationRecord {
         application,
-        candidate,
         documents,
     }))
+}
+
+pub async fn documents_of(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+) -> Result<Vec<document::Model>, DbErr> {
+    document::Entity::find()
+        .filter(document::Column::ApplicationId.eq(application_id))
+        .order_by_asc(document::Column::Id)
+        .all(db)
+        .await
 }
 
 #[derive(Default)]
@@ -200,9 +192,8 @@ pub struct ListFilter {
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: ListFilter,
-) -> Result<Vec<(application::Model, candidate::Model)>, DbErr> {
+) -> Result<Vec<application::Model>, DbErr> {
     let mut query = application::Entity::find()
-        .find_also_related(candidate::Entity)
         .order_by_desc(application::Column::Id)
         .limit(filter.limit);
     if let Some(job_id) = filter.job_id {
@@ -219,20 +210,15 @@ pub async fn list(
     }
     if let Some(text) = filter.query {
         let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        let name = Expr::expr(Func::lower(Expr::col((
-            candidate::Entity,
-            candidate::Column::FullName,
-        ))))
-        .like(LikeExpr::new(pattern.clone()).escape('\\'));
-        let email = Expr::col((candidate::Entity, candidate::Column::EmailNormalised))
-            .like(LikeExpr::new(pattern).escape('\\'));
-        query = query.filter(name.or(email));
+        let lower_like = |column: application::Column| {
+            Expr::expr(Func::lower(Expr::col((application::Entity, column))))
+                .like(LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        query = query.filter(
+            lower_like(application::Column::FullName).or(lower_like(application::Column::Email)),
+        );
     }
-    let rows = query.all(db).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(app, candidate)| candidate.map(|c| (app, c)))
-        .collect())
+    query.all(db).await
 }
 
 fn escape_like(text: &str) -> String {
@@ -241,58 +227,75 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-#[derive(Default)]
-pub struct CandidateChanges {
+/// Corrections of one application (rectification). `None` keeps a field;
+/// `Some(None)` clears an optional one.
+#[derive(Clone, Debug, Default)]
+pub struct Rectification {
     pub full_name: Option<String>,
     pub email: Option<Email>,
     pub phone: Option<Option<String>>,
-}
-
-/// Corrects the person's record. A new email already used by another
-/// candidate is a unique violation for the caller to report.
-pub async fn rectify_candidate(
-    db: &impl ConnectionTrait,
-    current: candidate::Model,
-    changes: CandidateChanges,
-) -> Result<candidate::Model, DbErr> {
-    let mut active: candidate::ActiveModel = current.into();
-    if let Some(full_name) = changes.full_name {
-        active.full_name = Set(full_name);
-    }
-    if let Some(email) = changes.email {
-        active.email = Set(email.address);
-        active.email_normalised = Set(email.normalised);
-    }
-    if let Some(phone) = changes.phone {
-        active.phone = Set(phone);
-    }
-    active.updated_at = Set(Utc::now());
-    active.update(db).await
-}
-
-pub struct ApplicationChanges {
     pub cover_letter: Option<Option<String>>,
     pub linkedin_url: Option<Option<String>>,
     pub indeed_url: Option<Option<String>>,
 }
 
-pub async fn rectify_application(
+/// Corrects the application. A corrected email moves it to the candidate of
+/// that address (the person it belongs to); a candidate left without
+/// applications goes.
+pub async fn rectify(
     db: &impl ConnectionTrait,
     current: application::Model,
-    changes: ApplicationChanges,
+    changes: &Rectification,
+    now: DateTime<Utc>,
 ) -> Result<application::Model, DbErr> {
+    let old_candidate = current.candidate_id;
     let mut active: application::ActiveModel = current.into();
-    if let Some(cover_letter) = changes.cover_letter {
-        active.cover_letter = Set(cover_letter);
+    if let Some(full_name) = &changes.full_name {
+        active.full_name = Set(full_name.clone());
     }
-    if let Some(url) = changes.linkedin_url {
-        active.linkedin_url = Set(url);
+    if let Some(email) = &changes.email {
+        active.email = Set(email.address.clone());
+        active.candidate_id = Set(candidate_for(db, email, now).await?.id);
     }
-    if let Some(url) = changes.indeed_url {
-        active.indeed_url = Set(url);
+    if let Some(phone) = &changes.phone {
+        active.phone = Set(phone.clone());
     }
-    active.updated_at = Set(Utc::now());
-    active.update(db).await
+    if let Some(cover_letter) = &changes.cover_letter {
+        active.cover_letter = Set(cover_letter.clone());
+    }
+    if let Some(url) = &changes.linkedin_url {
+        active.linkedin_url = Set(url.clone());
+    }
+    if let Some(url) = &changes.indeed_url {
+        active.indeed_url = Set(url.clone());
+    }
+    active.updated_at = Set(now);
+    let updated = active.update(db).await?;
+    if updated.candidate_id != old_candidate {
+        delete_candidates_without_applications(db, &[old_candidate]).await?;
+    }
+    Ok(updated)
+}
+
+/// Deletes those of these candidates that have no application left.
+pub async fn delete_candidates_without_applications(
+    db: &impl ConnectionTrait,
+    candidate_ids: &[Uuid],
+) -> Result<(), DbErr> {
+    let remaining = sea_orm::sea_query::Query::select()
+        .expr(Expr::val(1))
+        .from(application::Entity)
+        .and_where(
+            Expr::col((application::Entity, application::Column::CandidateId))
+                .equals((candidate::Entity, candidate::Column::Id)),
+        )
+        .to_owned();
+    candidate::Entity::delete_many()
+        .filter(candidate::Column::Id.is_in(candidate_ids.iter().copied()))
+        .filter(sea_orm::Condition::all().add(Expr::exists(remaining).not()))
+        .exec(db)
+        .await
+        .map(|_| ())
 }
 
 pub async fn get_document(
@@ -320,7 +323,8 @@ pub async fn referenced_object_keys(
         .await
 }
 
-/// Who an application's mail goes to, and what it is about.
+/// Who an application's mail goes to (the details it was submitted with),
+/// and what it is about.
 #[derive(Clone, Debug)]
 pub struct Addressee {
     pub full_name: String,
@@ -332,19 +336,54 @@ pub async fn addressee(
     db: &impl ConnectionTrait,
     application_id: Uuid,
 ) -> Result<Option<Addressee>, DbErr> {
-    let Some((application, Some(candidate))) = application::Entity::find_by_id(application_id)
-        .find_also_related(candidate::Entity)
+    let Some((application, Some(job))) = application::Entity::find_by_id(application_id)
+        .find_also_related(job::Entity)
         .one(db)
         .await?
     else {
         return Ok(None);
     };
-    let Some(job) = job::Entity::find_by_id(application.job_id).one(db).await? else {
-        return Ok(None);
-    };
     Ok(Some(Addressee {
-        full_name: candidate.full_name,
-        email: candidate.email,
+        full_name: application.full_name,
+        email: application.email,
         job_title: job.title,
     }))
+}
+
+/// A recruiter's correction of an application, with its new purge date and
+/// audit event; `None` when there is no such application.
+pub struct Rectify {
+    pub id: Uuid,
+    pub changes: Rectification,
+    pub actor: super::audit::Actor,
+    pub policy: std::sync::Arc<Policy>,
+    pub now: DateTime<Utc>,
+}
+
+impl super::writer::Unit for Rectify {
+    type Output = Option<application::Model>;
+
+    async fn run(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+    ) -> Result<Option<application::Model>, DbErr> {
+        let Some(current) = application::Entity::find_by_id(self.id)
+            .lock_exclusive()
+            .one(txn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        rectify(txn, current, &self.changes, self.now).await?;
+        super::retention::refresh(txn, &self.policy, &[self.id]).await?;
+        super::audit::record(
+            txn,
+            &self.actor,
+            "application.rectified",
+            Some(self.id),
+            None,
+        )
+        .await?;
+        find(txn, self.id).await
+    }
 }

@@ -1,9 +1,12 @@
 //! The audit log: every read or change of personal data by a key.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, QueryOrder, QuerySelect, prelude::*};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, QuerySelect,
+    prelude::*,
+};
 
-use super::entity::audit_event;
+use super::{entity::audit_event, writer::Unit};
 
 /// Who did it: the key, and the person it acted for where the client said so.
 #[derive(Clone, Debug, Default)]
@@ -31,6 +34,68 @@ pub async fn record(
     .insert(db)
     .await
     .map(|_| ())
+}
+
+/// An access to record on its own: a read of personal data.
+pub struct Access {
+    pub actor: Actor,
+    pub action: &'static str,
+    pub application_id: Option<Uuid>,
+    pub subject_id: Option<Uuid>,
+}
+
+impl Unit for Access {
+    type Output = ();
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        record(
+            txn,
+            &self.actor,
+            self.action,
+            self.application_id,
+            self.subject_id,
+        )
+        .await
+    }
+}
+
+/// A list or search that showed these applications: one event each, so
+/// that every application's audit trail says who saw it; the events of one
+/// listing share a subject id.
+pub struct Listed {
+    pub actor: Actor,
+    pub action: &'static str,
+    pub application_ids: Vec<Uuid>,
+}
+
+impl Unit for Listed {
+    type Output = ();
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        let listing = Uuid::now_v7();
+        let at = Utc::now();
+        // One event even for an empty page: the search itself is recorded.
+        let shown: Vec<Option<Uuid>> = if self.application_ids.is_empty() {
+            vec![None]
+        } else {
+            self.application_ids.iter().copied().map(Some).collect()
+        };
+        for chunk in shown.chunks(100) {
+            let rows = chunk.iter().map(|application_id| audit_event::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                at: Set(at),
+                api_key_id: Set(self.actor.api_key_id),
+                actor: Set(self.actor.on_behalf_of.clone()),
+                action: Set(self.action.to_owned()),
+                application_id: Set(*application_id),
+                subject_id: Set(Some(listing)),
+            });
+            audit_event::Entity::insert_many(rows)
+                .exec_without_returning(txn)
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 pub struct AuditFilter {

@@ -1,9 +1,12 @@
 //! Sign-in states and profile imports: both short-lived, both single-use.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, prelude::*};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, prelude::*};
 
-use super::entity::{oauth_import, oauth_state};
+use super::{
+    entity::{oauth_import, oauth_state},
+    writer::Unit,
+};
 use crate::domain::imports::Profile;
 
 pub struct NewState {
@@ -15,14 +18,14 @@ pub struct NewState {
     pub expires_at: DateTime<Utc>,
 }
 
-pub async fn insert_state(db: &impl ConnectionTrait, new: NewState) -> Result<(), DbErr> {
+async fn insert_state(db: &impl ConnectionTrait, new: &NewState) -> Result<(), DbErr> {
     oauth_state::ActiveModel {
         id: Set(Uuid::now_v7()),
-        state_hash: Set(new.state_hash),
+        state_hash: Set(new.state_hash.clone()),
         provider: Set(new.provider.to_owned()),
         job_id: Set(new.job_id),
-        return_to: Set(new.return_to),
-        pkce_verifier: Set(new.pkce_verifier),
+        return_to: Set(new.return_to.clone()),
+        pkce_verifier: Set(new.pkce_verifier.clone()),
         created_at: Set(Utc::now()),
         expires_at: Set(new.expires_at),
     }
@@ -34,7 +37,7 @@ pub async fn insert_state(db: &impl ConnectionTrait, new: NewState) -> Result<()
 /// Takes the state with this hash for this provider: the caller that deletes
 /// it gets it, so a state works once even when it comes back twice at once.
 /// An expired state is taken too, for the caller to refuse.
-pub async fn take_state(
+async fn take_state(
     db: &impl ConnectionTrait,
     state_hash: &str,
     provider: &str,
@@ -59,8 +62,8 @@ pub struct NewImport {
     pub expires_at: DateTime<Utc>,
 }
 
-pub async fn insert_import(db: &impl ConnectionTrait, new: NewImport) -> Result<(), DbErr> {
-    let profile = new.profile;
+async fn insert_import(db: &impl ConnectionTrait, new: &NewImport) -> Result<(), DbErr> {
+    let profile = new.profile.clone();
     oauth_import::ActiveModel {
         id: Set(new.id),
         provider: Set(new.provider.to_owned()),
@@ -108,7 +111,7 @@ pub async fn consume_import(
 }
 
 /// Deletes expired states and imports; returns how many of each went.
-pub async fn delete_expired(
+async fn delete_expired(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
 ) -> Result<(u64, u64), DbErr> {
@@ -121,4 +124,56 @@ pub async fn delete_expired(
         .exec(db)
         .await?;
     Ok((states.rows_affected, imports.rows_affected))
+}
+
+/// Stores a started sign-in (see [`insert_state`]).
+pub struct StartSignIn(pub NewState);
+
+impl Unit for StartSignIn {
+    type Output = ();
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        insert_state(txn, &self.0).await
+    }
+}
+
+/// Takes a sign-in state (see [`take_state`]).
+pub struct TakeSignIn {
+    pub state_hash: String,
+    pub provider: &'static str,
+}
+
+impl Unit for TakeSignIn {
+    type Output = Option<oauth_state::Model>;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<oauth_state::Model>, DbErr> {
+        take_state(txn, &self.state_hash, self.provider).await
+    }
+}
+
+/// Stores an imported profile (see [`insert_import`]).
+pub struct SaveImport(pub NewImport);
+
+impl Unit for SaveImport {
+    type Output = ();
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        insert_import(txn, &self.0).await
+    }
+}
+
+/// Deletes what expired by `now`: sign-ins, imports and intake keys
+/// (idempotency keys and tombstones); how many of each went.
+pub struct DeleteExpired {
+    pub now: DateTime<Utc>,
+}
+
+impl Unit for DeleteExpired {
+    type Output = (u64, u64, u64);
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<(u64, u64, u64), DbErr> {
+        let (states, imports) = delete_expired(txn, self.now).await?;
+        let keys = super::intake::delete_expired(txn, self.now).await?;
+        Ok((states, imports, keys))
+    }
 }

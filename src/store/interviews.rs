@@ -1,10 +1,16 @@
 //! Interview planning.
 
 use chrono::{DateTime, FixedOffset, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, QueryOrder, QuerySelect, prelude::*};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, QuerySelect,
+    prelude::*,
+};
 
-use super::{audit::Actor, entity::interview};
-use crate::domain::interview::{InterviewKind, InterviewStatus};
+use super::{audit::Actor, entity::interview, writer::Unit};
+use crate::domain::{
+    fields::FieldError,
+    interview::{InterviewKind, InterviewStatus},
+};
 
 /// Everything an interview says, checked by the caller.
 #[derive(Clone, Debug)]
@@ -76,7 +82,7 @@ pub async fn find(
 
 /// One interview of this application, locked for a change on PostgreSQL
 /// (SQLite has one writer).
-pub async fn find_for_update(
+async fn find_for_update(
     db: &impl ConnectionTrait,
     application_id: Uuid,
     interview_id: Uuid,
@@ -88,7 +94,7 @@ pub async fn find_for_update(
         .await
 }
 
-pub async fn insert(
+async fn insert(
     db: &impl ConnectionTrait,
     application_id: Uuid,
     plan: InterviewPlan,
@@ -111,7 +117,7 @@ pub async fn insert(
 
 /// Replaces the plan of `current`, bumping its sequence so that calendars
 /// holding the earlier invitation take the new one.
-pub async fn update(
+async fn update(
     db: &impl ConnectionTrait,
     current: interview::Model,
     plan: InterviewPlan,
@@ -122,4 +128,76 @@ pub async fn update(
     active.sequence = Set(sequence);
     active.updated_at = Set(Utc::now());
     active.update(db).await
+}
+
+/// A new interview with its audit event; `None` when the application is gone.
+pub struct CreateInterview {
+    pub application_id: Uuid,
+    pub plan: InterviewPlan,
+    pub actor: Actor,
+}
+
+impl Unit for CreateInterview {
+    type Output = Option<interview::Model>;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<interview::Model>, DbErr> {
+        if super::applications::find(txn, self.application_id)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let interview = insert(txn, self.application_id, self.plan.clone(), &self.actor).await?;
+        super::audit::record(
+            txn,
+            &self.actor,
+            "interview.created",
+            Some(self.application_id),
+            Some(interview.id),
+        )
+        .await?;
+        Ok(Some(interview))
+    }
+}
+
+/// A change to an interview: its stored plan is read, merged (by `merge`,
+/// which also checks it) and written in one transaction, the row locked on
+/// PostgreSQL, so concurrent changes do not undo each other. `None` when
+/// there is no such interview; the merge's refusal as it gave it.
+pub struct UpdateInterview<M> {
+    pub application_id: Uuid,
+    pub interview_id: Uuid,
+    pub merge: M,
+    pub actor: Actor,
+}
+
+impl<M> Unit for UpdateInterview<M>
+where
+    M: Fn(InterviewPlan) -> Result<InterviewPlan, FieldError> + Send + Sync + 'static,
+{
+    type Output = Option<Result<interview::Model, FieldError>>;
+
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+    ) -> Result<Option<Result<interview::Model, FieldError>>, DbErr> {
+        let Some(current) = find_for_update(txn, self.application_id, self.interview_id).await?
+        else {
+            return Ok(None);
+        };
+        let plan = match (self.merge)(InterviewPlan::of(&current)) {
+            Ok(plan) => plan,
+            Err(invalid) => return Ok(Some(Err(invalid))),
+        };
+        let updated = update(txn, current, plan).await?;
+        super::audit::record(
+            txn,
+            &self.actor,
+            "interview.updated",
+            Some(self.application_id),
+            Some(self.interview_id),
+        )
+        .await?;
+        Ok(Some(Ok(updated)))
+    }
 }

@@ -1,10 +1,15 @@
 //! Jobs: create, read, list, update.
 
-use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, QueryOrder, QuerySelect, prelude::*};
+use std::sync::Arc;
 
-use super::entity::job;
-use crate::domain::status::JobStatus;
+use chrono::Utc;
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, QuerySelect,
+    prelude::*,
+};
+
+use super::{entity::job, writer::Unit};
+use crate::domain::{retention::Policy, status::JobStatus};
 
 pub struct NewJob {
     pub title: String,
@@ -14,16 +19,16 @@ pub struct NewJob {
     pub indeed_job_id: Option<String>,
 }
 
-pub async fn create(db: &impl ConnectionTrait, new: NewJob) -> Result<job::Model, DbErr> {
+async fn create(db: &impl ConnectionTrait, new: &NewJob) -> Result<job::Model, DbErr> {
     let now = Utc::now();
     job::ActiveModel {
         id: Set(Uuid::now_v7()),
-        title: Set(new.title),
-        country: Set(new.country),
-        department: Set(new.department),
-        location: Set(new.location),
+        title: Set(new.title.clone()),
+        country: Set(new.country.clone()),
+        department: Set(new.department.clone()),
+        location: Set(new.location.clone()),
         status: Set(JobStatus::Open.as_str().to_owned()),
-        indeed_job_id: Set(new.indeed_job_id),
+        indeed_job_id: Set(new.indeed_job_id.clone()),
         closed_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -74,28 +79,28 @@ pub struct JobChanges {
     pub indeed_job_id: Option<Option<String>>,
 }
 
-pub async fn update(
+async fn update(
     db: &impl ConnectionTrait,
     current: job::Model,
-    changes: JobChanges,
+    changes: &JobChanges,
 ) -> Result<job::Model, DbErr> {
     let now = Utc::now();
     let was_open = current.status == JobStatus::Open.as_str();
     let mut active: job::ActiveModel = current.into();
-    if let Some(title) = changes.title {
-        active.title = Set(title);
+    if let Some(title) = &changes.title {
+        active.title = Set(title.clone());
     }
-    if let Some(country) = changes.country {
-        active.country = Set(country);
+    if let Some(country) = &changes.country {
+        active.country = Set(country.clone());
     }
-    if let Some(department) = changes.department {
-        active.department = Set(department);
+    if let Some(department) = &changes.department {
+        active.department = Set(department.clone());
     }
-    if let Some(location) = changes.location {
-        active.location = Set(location);
+    if let Some(location) = &changes.location {
+        active.location = Set(location.clone());
     }
-    if let Some(indeed_job_id) = changes.indeed_job_id {
-        active.indeed_job_id = Set(indeed_job_id);
+    if let Some(indeed_job_id) = &changes.indeed_job_id {
+        active.indeed_job_id = Set(indeed_job_id.clone());
     }
     match changes.status {
         Some(JobStatus::Closed) if was_open => {
@@ -110,4 +115,49 @@ pub async fn update(
     }
     active.updated_at = Set(now);
     active.update(db).await
+}
+
+/// A new job (see [`create`]).
+pub struct CreateJob(pub NewJob);
+
+impl Unit for CreateJob {
+    type Output = job::Model;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<job::Model, DbErr> {
+        create(txn, &self.0).await
+    }
+}
+
+/// A change to a job; closing, reopening or moving it to another country
+/// moves its applications' purge dates in the same transaction. `None` when
+/// there is no such job.
+pub struct UpdateJob {
+    pub id: Uuid,
+    pub changes: JobChanges,
+    pub policy: Arc<Policy>,
+}
+
+impl Unit for UpdateJob {
+    type Output = Option<job::Model>;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<job::Model>, DbErr> {
+        let Some(current) = job::Entity::find_by_id(self.id)
+            .lock_exclusive()
+            .one(txn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let changes = &self.changes;
+        let moves_retention = changes.status.is_some_and(|s| s.as_str() != current.status)
+            || changes
+                .country
+                .as_ref()
+                .is_some_and(|c| *c != current.country);
+        let job = update(txn, current, changes).await?;
+        if moves_retention {
+            super::retention::refresh_job(txn, &self.policy, job.id).await?;
+        }
+        Ok(Some(job))
+    }
 }

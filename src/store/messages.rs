@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    Condition, ConnectionTrait, DbErr, QueryOrder, QuerySelect,
+    Condition, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, QuerySelect,
     prelude::*,
     sea_query::{LockBehavior, LockType},
 };
@@ -13,6 +13,7 @@ use sea_orm::{
 use super::{
     audit::Actor,
     entity::{message, outbox},
+    writer::Unit,
 };
 use crate::domain::message::{MessageDirection, MessageStatus};
 
@@ -71,7 +72,7 @@ pub async fn queue(
 }
 
 /// Records a reply the candidate sent elsewhere.
-pub async fn record_inbound(
+async fn record_inbound(
     db: &impl ConnectionTrait,
     new: NewMessage,
     received_at: DateTime<Utc>,
@@ -103,7 +104,7 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<message::
 /// Claims until `lease_until` up to `limit` outbox rows due by `due_by` that
 /// nobody holds (or whose holder's lease ran out at `now`). On PostgreSQL,
 /// rows another deliverer is claiming are skipped, not waited for.
-pub async fn claim_due(
+async fn claim_due(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     due_by: DateTime<Utc>,
@@ -134,7 +135,7 @@ pub async fn claim_due(
 }
 
 /// Makes every queued mail due at `now`, however long its backoff still runs.
-pub async fn make_all_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbErr> {
+async fn make_all_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbErr> {
     outbox::Entity::update_many()
         .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
         .filter(outbox::Column::NextAttemptAt.gt(now))
@@ -164,23 +165,22 @@ pub enum Outcome {
 }
 
 /// Records an attempt's outcome: a sent or failed message leaves the outbox.
-pub async fn settle(
+/// False when a sent message is gone by now (purged while it was out).
+async fn settle(
     db: &impl ConnectionTrait,
     row: &outbox::Model,
     outcome: &Outcome,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     let finish = |status: MessageStatus, sent_at: Option<DateTime<Utc>>| async move {
-        message::Entity::update_many()
+        let updated = message::Entity::update_many()
             .col_expr(message::Column::Status, Expr::value(status.as_str()))
             .col_expr(message::Column::SentAt, Expr::value(sent_at))
             .col_expr(message::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(message::Column::Id.eq(row.message_id))
             .exec(db)
             .await?;
-        outbox::Entity::delete_by_id(row.id)
-            .exec(db)
-            .await
-            .map(|_| ())
+        outbox::Entity::delete_by_id(row.id).exec(db).await?;
+        Ok(updated.rows_affected > 0)
     };
     match outcome {
         Outcome::Sent { at } => finish(MessageStatus::Sent, Some(*at)).await,
@@ -188,7 +188,7 @@ pub async fn settle(
         Outcome::Gone => outbox::Entity::delete_by_id(row.id)
             .exec(db)
             .await
-            .map(|_| ()),
+            .map(|_| true),
         Outcome::Retry { at, error } => outbox::Entity::update_many()
             .col_expr(outbox::Column::Attempts, Expr::value(row.attempts + 1))
             .col_expr(outbox::Column::NextAttemptAt, Expr::value(*at))
@@ -200,7 +200,7 @@ pub async fn settle(
             .filter(outbox::Column::Id.eq(row.id))
             .exec(db)
             .await
-            .map(|_| ()),
+            .map(|_| true),
         Outcome::Released => outbox::Entity::update_many()
             .col_expr(
                 outbox::Column::ClaimedUntil,
@@ -209,6 +209,97 @@ pub async fn settle(
             .filter(outbox::Column::Id.eq(row.id))
             .exec(db)
             .await
-            .map(|_| ()),
+            .map(|_| true),
+    }
+}
+
+/// A recruiter's mail to the candidate (queued) or a reply received
+/// elsewhere (recorded), with its audit event; `None` when the application
+/// is gone.
+pub struct RecordMessage {
+    pub new: NewMessage,
+    pub direction: MessageDirection,
+    pub received_at: DateTime<Utc>,
+    pub actor: Actor,
+}
+
+impl Unit for RecordMessage {
+    type Output = Option<message::Model>;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<message::Model>, DbErr> {
+        let application_id = self.new.application_id;
+        if super::applications::find(txn, application_id)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let (message, action) = match self.direction {
+            MessageDirection::Outbound => (
+                queue(txn, self.new.clone(), &self.actor).await?,
+                "message.queued",
+            ),
+            MessageDirection::Inbound => (
+                record_inbound(txn, self.new.clone(), self.received_at, &self.actor).await?,
+                "message.recorded",
+            ),
+        };
+        super::audit::record(
+            txn,
+            &self.actor,
+            action,
+            Some(application_id),
+            Some(message.id),
+        )
+        .await?;
+        Ok(Some(message))
+    }
+}
+
+/// Makes every queued mail due at `now` (see [`make_all_due`]).
+pub struct MakeAllDue {
+    pub now: DateTime<Utc>,
+}
+
+impl Unit for MakeAllDue {
+    type Output = ();
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        make_all_due(txn, self.now).await
+    }
+}
+
+/// Claims due outbox rows (see [`claim_due`]).
+pub struct ClaimDue {
+    pub now: DateTime<Utc>,
+    pub due_by: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
+    pub limit: u64,
+}
+
+impl Unit for ClaimDue {
+    type Output = Vec<outbox::Model>;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<Vec<outbox::Model>, DbErr> {
+        claim_due(txn, self.now, self.due_by, self.lease_until, self.limit).await
+    }
+}
+
+/// Records the outcomes of a batch of delivery attempts; the ids of the
+/// messages that were gone by then (their application was purged while the
+/// mail was out), whose copies the deliverer removes again.
+pub struct Settle(pub Vec<(outbox::Model, Outcome)>);
+
+impl Unit for Settle {
+    type Output = Vec<Uuid>;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<Vec<Uuid>, DbErr> {
+        let mut gone = Vec::new();
+        for (row, outcome) in &self.0 {
+            if !settle(txn, row, outcome).await? {
+                gone.push(row.message_id);
+            }
+        }
+        Ok(gone)
     }
 }

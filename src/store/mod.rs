@@ -1,11 +1,13 @@
-//! Database access: the connection, migrations, entities and small named
-//! query functions over `&impl ConnectionTrait`. Callers own transactions.
+//! Database access: the connections, migrations, entities, small named
+//! query functions over `&impl ConnectionTrait`, and the units of work that
+//! the [`writer::Writer`] runs, each in one transaction.
 
 pub mod api_keys;
 pub mod applications;
 pub mod audit;
 pub mod entity;
 pub mod imports;
+pub mod intake;
 pub mod interviews;
 pub mod jobs;
 pub mod messages;
@@ -13,47 +15,57 @@ pub mod notes;
 pub mod pipeline;
 pub mod purge;
 pub mod retention;
+pub mod secrets;
 pub mod writer;
 
-use std::{path::Path, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr,
-    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr, SqlErr,
+    sqlx::{
+        self,
+        sqlite::{SqliteJournalMode, SqliteSynchronous},
+    },
 };
 
 use crate::config::DatabaseSettings;
 
 impl DatabaseSettings {
-    /// The pool for writes: on SQLite a single connection (SQLite has one
-    /// writer at a time; queueing for it here is fair and fast), elsewhere the
-    /// whole pool.
-    pub async fn connect_writer(&self) -> anyhow::Result<DatabaseConnection> {
-        let size = if self.is_sqlite() {
+    /// The writer, migrated: on SQLite over a single connection (SQLite has
+    /// one writer at a time; queueing for it here is fair and fast) with
+    /// group commits, on PostgreSQL over a pool of its own. Either is
+    /// reopened by the writer after a failure.
+    pub async fn connect_writer(&self) -> anyhow::Result<writer::Writer> {
+        let settings = self.clone();
+        let size = self.writer_pool_size();
+        let first = self.connect_with(size).await?;
+        let connect: writer::Connect = Arc::new(move || {
+            let settings = settings.clone();
+            Box::pin(async move {
+                settings
+                    .connect_with(size)
+                    .await
+                    .map_err(|err| DbErr::Conn(RuntimeErr::Internal(format!("{err:#}"))))
+            })
+        });
+        let writer = writer::Writer::new(first, connect, self.is_sqlite());
+        writer.migrate().await?;
+        Ok(writer)
+    }
+
+    fn writer_pool_size(&self) -> u32 {
+        if self.is_sqlite() {
             1
         } else {
             self.max_connections
-        };
-        self.connect_with(size).await
-    }
-
-    /// The pool for reads: on SQLite its own connections, which read beside
-    /// the writer in WAL mode; elsewhere the writer's pool.
-    pub async fn connect_reader(
-        &self,
-        writer: &DatabaseConnection,
-    ) -> anyhow::Result<DatabaseConnection> {
-        if self.is_sqlite() {
-            self.connect_with(self.max_connections).await
-        } else {
-            Ok(writer.clone())
         }
     }
 
-    /// One pool for everything, for CLI commands.
-    pub async fn connect(&self) -> anyhow::Result<DatabaseConnection> {
+    /// The pool for reads; on SQLite its connections read beside the
+    /// writer in WAL mode.
+    pub async fn connect_reader(&self) -> anyhow::Result<DatabaseConnection> {
         self.connect_with(self.max_connections).await
     }
 
@@ -111,7 +123,8 @@ fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+/// Applies the migrations (through [`writer::Writer::migrate`]).
+async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
         .context("running database migrations")
@@ -125,4 +138,47 @@ pub async fn ping(db: &impl ConnectionTrait) -> Result<(), DbErr> {
 /// Whether an error is a unique-constraint violation (a lost race, a duplicate).
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Whether an error says the database cannot serve now (no connection, a
+/// lost one, a full disk, a read-only file, an I/O error), rather than that
+/// this statement was wrong: worth a 503 and a retry, and a reason to throw
+/// the connection away.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(err)) | DbErr::Query(RuntimeErr::SqlxError(err)) => {
+            sqlx_unavailable(err)
+        }
+        _ => false,
+    }
+}
+
+fn sqlx_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // The primary result code: BUSY, LOCKED, NOMEM, READONLY,
+                // IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB.
+                code.parse::<i32>()
+                    .is_ok_and(|code| matches!(code & 0xff, 5..=8 | 10 | 11 | 13..=15 | 26))
+            } else {
+                // PostgreSQL: connection exceptions, insufficient resources
+                // (a full disk), operator intervention (shutdown,
+                // termination), system errors, a read-only transaction.
+                ["08", "53", "57", "58"]
+                    .iter()
+                    .any(|class| code.starts_with(class))
+                    || code == "25006"
+            }
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        _ => false,
+    }
 }

@@ -1,9 +1,15 @@
 //! Recruiters' notes on an application.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, QueryOrder, prelude::*};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, prelude::*,
+};
 
-use super::{audit::Actor, entity::note};
+use super::{
+    audit::{self, Actor},
+    entity::note,
+    writer::Unit,
+};
 
 /// An application's notes, oldest first.
 pub async fn list(
@@ -29,7 +35,7 @@ pub async fn find(
         .await
 }
 
-pub async fn insert(
+async fn insert(
     db: &impl ConnectionTrait,
     application_id: Uuid,
     body: String,
@@ -50,7 +56,7 @@ pub async fn insert(
 }
 
 /// Replaces the body of this application's note; `None` when there is no such note.
-pub async fn update(
+async fn update(
     db: &impl ConnectionTrait,
     application_id: Uuid,
     note_id: Uuid,
@@ -66,7 +72,7 @@ pub async fn update(
 }
 
 /// Deletes this application's note; whether there was one.
-pub async fn delete(
+async fn delete(
     db: &impl ConnectionTrait,
     application_id: Uuid,
     note_id: Uuid,
@@ -77,4 +83,87 @@ pub async fn delete(
         .exec(db)
         .await?;
     Ok(result.rows_affected > 0)
+}
+
+/// A new note with its audit event; `None` when the application is gone.
+pub struct CreateNote {
+    pub application_id: Uuid,
+    pub body: String,
+    pub actor: Actor,
+}
+
+impl Unit for CreateNote {
+    type Output = Option<note::Model>;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<note::Model>, DbErr> {
+        if super::applications::find(txn, self.application_id)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let note = insert(txn, self.application_id, self.body.clone(), &self.actor).await?;
+        audit::record(
+            txn,
+            &self.actor,
+            "note.created",
+            Some(self.application_id),
+            Some(note.id),
+        )
+        .await?;
+        Ok(Some(note))
+    }
+}
+
+/// A note's new text with its audit event; `None` when there is no such note.
+pub struct UpdateNote {
+    pub application_id: Uuid,
+    pub note_id: Uuid,
+    pub body: String,
+    pub actor: Actor,
+}
+
+impl Unit for UpdateNote {
+    type Output = Option<note::Model>;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<note::Model>, DbErr> {
+        let note = update(txn, self.application_id, self.note_id, self.body.clone()).await?;
+        if note.is_some() {
+            audit::record(
+                txn,
+                &self.actor,
+                "note.updated",
+                Some(self.application_id),
+                Some(self.note_id),
+            )
+            .await?;
+        }
+        Ok(note)
+    }
+}
+
+/// Deletes a note, with its audit event; whether there was one.
+pub struct DeleteNote {
+    pub application_id: Uuid,
+    pub note_id: Uuid,
+    pub actor: Actor,
+}
+
+impl Unit for DeleteNote {
+    type Output = bool;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<bool, DbErr> {
+        let deleted = delete(txn, self.application_id, self.note_id).await?;
+        if deleted {
+            audit::record(
+                txn,
+                &self.actor,
+                "note.deleted",
+                Some(self.application_id),
+                Some(self.note_id),
+            )
+            .await?;
+        }
+        Ok(deleted)
+    }
 }

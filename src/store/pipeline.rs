@@ -1,13 +1,22 @@
 //! Moves through the recruitment pipeline and their history.
 
+use std::sync::Arc;
+
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, QueryOrder, QuerySelect, prelude::*};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, QuerySelect,
+    prelude::*,
+};
 
 use super::{
     audit::Actor,
     entity::{application, status_change},
+    writer::Unit,
 };
-use crate::domain::status::{ApplicationStatus, MoveRefused};
+use crate::domain::{
+    retention::Policy,
+    status::{ApplicationStatus, MoveRefused},
+};
 
 pub enum MoveOutcome {
     Moved { from: ApplicationStatus },
@@ -19,7 +28,7 @@ pub enum MoveOutcome {
 /// inside this transaction (the row is locked on PostgreSQL; SQLite has one
 /// writer), and records the move. A final status sets `decided_at`;
 /// reopening clears it.
-pub async fn move_status(
+async fn move_status(
     db: &impl ConnectionTrait,
     application_id: Uuid,
     to: ApplicationStatus,
@@ -69,4 +78,40 @@ pub async fn status_changes(
         .order_by_asc(status_change::Column::Id)
         .all(db)
         .await
+}
+
+/// A status move with its new purge date and audit event (see [`move_status`]).
+pub struct MoveStatus {
+    pub application_id: Uuid,
+    pub to: ApplicationStatus,
+    pub reason: Option<String>,
+    pub actor: Actor,
+    pub policy: Arc<Policy>,
+}
+
+impl Unit for MoveStatus {
+    type Output = MoveOutcome;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<MoveOutcome, DbErr> {
+        let outcome = move_status(
+            txn,
+            self.application_id,
+            self.to,
+            self.reason.clone(),
+            &self.actor,
+        )
+        .await?;
+        if let MoveOutcome::Moved { .. } = outcome {
+            super::retention::refresh(txn, &self.policy, &[self.application_id]).await?;
+            super::audit::record(
+                txn,
+                &self.actor,
+                "application.status_changed",
+                Some(self.application_id),
+                None,
+            )
+            .await?;
+        }
+        Ok(outcome)
+    }
 }

@@ -1,30 +1,66 @@
 //! Hard deletion of applications. One transaction takes a batch of
 //! applications with every row about them, writes their receipts and
-//! anonymous counters, and queues their objects in `purge_objects`; the
-//! objects are deleted after it commits and leave that queue only once gone.
-//! Killed at any point, a purge leaves either the batch untouched or its rows
-//! gone with their objects queued, so the next run finishes the job: no row
-//! ever points at a missing object, and no object outlives its rows for
-//! longer than a crash.
+//! anonymous counters, turns their intake keys into tombstones, and queues
+//! their files (objects, and the mail files of the file transport) in
+//! `purge_objects`; the files are deleted after it commits and leave that
+//! queue only once gone. Killed at any point, a purge leaves either the batch
+//! untouched or its rows gone with their files queued, so the next run
+//! finishes the job: no row ever points at a missing object, and no file
+//! outlives its rows for longer than a crash.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    Condition, ConnectionTrait, DbErr, QueryOrder, QuerySelect,
+    Condition, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, QuerySelect,
     prelude::*,
     sea_query::{ExprTrait, LockBehavior, LockType, OnConflict, Query},
 };
 
 use super::{
+    audit::Actor,
     entity::{
         application, candidate, consent, consent_link, document, interview, legal_hold, message,
         note, outbox, purge_receipt, status_change,
     },
     retention::facts_of,
+    writer::Unit,
 };
 use crate::domain::retention::{Policy, Retention};
+
+/// A file a purge leaves to delete once its rows are gone.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Leftover {
+    /// A document in the object store, by key.
+    Object(String),
+    /// A mail file of the file transport, by message id.
+    Mail(Uuid),
+}
+
+impl Leftover {
+    fn key_and_kind(&self) -> (String, &'static str) {
+        match self {
+            Leftover::Object(key) => (key.clone(), "object"),
+            Leftover::Mail(id) => (id.to_string(), "mail"),
+        }
+    }
+
+    fn from_row(key: String, kind: &str) -> Option<Self> {
+        match kind {
+            "mail" => key.parse().ok().map(Leftover::Mail),
+            _ => Some(Leftover::Object(key)),
+        }
+    }
+}
+
+/// What a purge needs besides the applications: the policy that says what
+/// is due, and how long tombstones last.
+#[derive(Clone)]
+pub struct PurgeRules {
+    pub policy: Arc<Policy>,
+    pub tombstone_ttl: TimeDelta,
+}
 
 /// Why an application went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,8 +84,8 @@ impl Reason {
 #[derive(Debug, Default)]
 pub struct Erased {
     pub receipts: Vec<purge_receipt::Model>,
-    /// Objects to delete from the store, queued in `purge_objects`.
-    pub object_keys: Vec<String>,
+    /// Files to delete, queued in `purge_objects`.
+    pub leftovers: Vec<Leftover>,
     /// Claimed but no longer due once their facts were read (the stored date
     /// was stale); their dates were corrected instead.
     pub skipped: usize,
@@ -84,7 +120,7 @@ pub fn due(now: DateTime<Utc>, due_by: DateTime<Utc>) -> Select<application::Ent
 
 /// Locks up to `limit` applications due now; on PostgreSQL, rows another
 /// purge holds are skipped, not waited for.
-pub async fn claim_due(
+async fn claim_due(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     limit: u64,
@@ -98,7 +134,7 @@ pub async fn claim_due(
 
 /// Locks one application for an admin's erasure (waiting for a purge that
 /// holds it: then it is gone and this finds nothing).
-pub async fn claim_one(
+async fn claim_one(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> Result<Option<application::Model>, DbErr> {
@@ -108,15 +144,74 @@ pub async fn claim_one(
         .await
 }
 
+/// Purges a batch of what is due: claims up to `batch` applications and
+/// erases them, in one transaction.
+pub struct PurgeDue {
+    pub rules: PurgeRules,
+    pub batch: u64,
+    pub now: DateTime<Utc>,
+}
+
+impl Unit for PurgeDue {
+    type Output = Erased;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<Erased, DbErr> {
+        let claimed = claim_due(txn, self.now, self.batch).await?;
+        erase(txn, &self.rules, claimed, Reason::Scheduled, self.now).await
+    }
+}
+
+/// Erases one application at once, holds aside (an admin's decision), with
+/// its audit event; nothing when it does not exist (or a purge took it first).
+pub struct EraseNow {
+    pub id: Uuid,
+    pub actor: Actor,
+    pub rules: PurgeRules,
+    pub now: DateTime<Utc>,
+}
+
+impl Unit for EraseNow {
+    type Output = Erased;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<Erased, DbErr> {
+        let claimed = claim_one(txn, self.id).await?;
+        let erased = erase(
+            txn,
+            &self.rules,
+            claimed.into_iter().collect(),
+            Reason::Erased,
+            self.now,
+        )
+        .await?;
+        if !erased.receipts.is_empty() {
+            super::audit::record(txn, &self.actor, "application.erased", Some(self.id), None)
+                .await?;
+        }
+        Ok(erased)
+    }
+}
+
+/// Takes deleted files off the queue.
+pub struct LeftoversDeleted(pub Vec<Leftover>);
+
+impl Unit for LeftoversDeleted {
+    type Output = ();
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        leftovers_deleted(txn, &self.0).await
+    }
+}
+
 /// Erases these locked applications in the caller's transaction. A scheduled
 /// purge re-reads each one's facts and spares any that is no longer due.
-pub async fn erase(
+async fn erase(
     db: &impl ConnectionTrait,
-    policy: &Policy,
+    rules: &PurgeRules,
     claimed: Vec<application::Model>,
     reason: Reason,
     now: DateTime<Utc>,
 ) -> Result<Erased, DbErr> {
+    let policy = &rules.policy;
     let mut erased = Erased::default();
     if claimed.is_empty() {
         return Ok(erased);
@@ -168,8 +263,20 @@ pub async fn erase(
     for (application_id, _) in &documents {
         *objects.entry(*application_id).or_default() += 1;
     }
-    erased.object_keys = documents.into_iter().map(|(_, key)| key).collect();
-    queue_objects(db, &erased.object_keys, now).await?;
+    let mails: Vec<Uuid> = message::Entity::find()
+        .select_only()
+        .column(message::Column::Id)
+        .filter(message::Column::ApplicationId.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    erased.leftovers = documents
+        .into_iter()
+        .map(|(_, key)| Leftover::Object(key))
+        .chain(mails.into_iter().map(Leftover::Mail))
+        .collect();
+    queue_leftovers(db, &erased.leftovers, now).await?;
+    super::intake::tombstone(db, &ids, now, rules.tombstone_ttl).await?;
 
     let mut counters: BTreeMap<(Uuid, String, String, String), i64> = BTreeMap::new();
     for (application, retention) in &going {
@@ -214,19 +321,20 @@ pub async fn erase(
     Ok(erased)
 }
 
-async fn queue_objects(
+async fn queue_leftovers(
     db: &impl ConnectionTrait,
-    keys: &[String],
+    leftovers: &[Leftover],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    for chunk in keys.chunks(500) {
+    for chunk in leftovers.chunks(500) {
         let mut insert = Query::insert()
             .into_table("purge_objects")
-            .columns(["object_key", "queued_at"])
+            .columns(["object_key", "kind", "queued_at"])
             .on_conflict(OnConflict::column("object_key").do_nothing().to_owned())
             .to_owned();
-        for key in chunk {
-            insert.values_panic([key.clone().into(), now.into()]);
+        for leftover in chunk {
+            let (key, kind) = leftover.key_and_kind();
+            insert.values_panic([key.into(), kind.into(), now.into()]);
         }
         db.execute(&insert).await?;
     }
@@ -326,42 +434,36 @@ async fn delete_rows(
         .filter(application::Column::Id.is_in(ids.iter().copied()))
         .exec(db)
         .await?;
-    let remaining = Query::select()
-        .expr(Expr::val(1))
-        .from(application::Entity)
-        .and_where(
-            Expr::col((application::Entity, application::Column::CandidateId))
-                .equals((candidate::Entity, candidate::Column::Id)),
-        )
-        .to_owned();
-    candidate::Entity::delete_many()
-        .filter(candidate::Column::Id.is_in(candidate_ids.iter().copied()))
-        .filter(Condition::all().add(Expr::exists(remaining).not()))
-        .exec(db)
-        .await?;
-    Ok(())
+    super::applications::delete_candidates_without_applications(db, candidate_ids).await
 }
 
-/// Objects of purged applications still to delete (after a crash), oldest first.
-pub async fn queued_objects(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<String>, DbErr> {
+/// Files of purged applications still to delete (after a crash), oldest first.
+pub async fn queued_leftovers(
+    db: &impl ConnectionTrait,
+    limit: u64,
+) -> Result<Vec<Leftover>, DbErr> {
     let select = Query::select()
-        .column("object_key")
+        .columns(["object_key", "kind"])
         .from("purge_objects")
         .order_by("queued_at", sea_orm::Order::Asc)
         .limit(limit)
         .to_owned();
     let rows = db.query_all(&select).await?;
-    rows.iter()
-        .map(|row| row.try_get::<String>("", "object_key"))
-        .collect()
+    let mut leftovers = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key: String = row.try_get("", "object_key")?;
+        let kind: String = row.try_get("", "kind")?;
+        leftovers.extend(Leftover::from_row(key, &kind));
+    }
+    Ok(leftovers)
 }
 
-/// Takes deleted objects off the queue.
-pub async fn objects_deleted(db: &impl ConnectionTrait, keys: &[String]) -> Result<(), DbErr> {
-    for chunk in keys.chunks(500) {
+async fn leftovers_deleted(db: &impl ConnectionTrait, leftovers: &[Leftover]) -> Result<(), DbErr> {
+    for chunk in leftovers.chunks(500) {
+        let keys = chunk.iter().map(|l| l.key_and_kind().0);
         let delete = Query::delete()
             .from_table("purge_objects")
-            .and_where(Expr::col("object_key").is_in(chunk.iter().cloned()))
+            .and_where(Expr::col("object_key").is_in(keys))
             .to_owned();
         db.execute(&delete).await?;
     }

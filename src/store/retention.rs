@@ -1,11 +1,12 @@
 //! What an application's retention depends on, read from the database.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    Condition, ConnectionTrait, DbBackend, DbErr, FromQueryResult, QuerySelect, Statement,
+    Condition, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, FromQueryResult,
+    QuerySelect, Statement,
     prelude::*,
     sea_query::{ExprTrait, LockBehavior, LockType},
 };
@@ -13,6 +14,7 @@ use sea_orm::{
 use super::{
     audit::Actor,
     entity::{application, consent, consent_link, legal_hold},
+    writer::Unit,
 };
 use crate::domain::{
     retention::{ConsentKind, Facts, Hold, Policy},
@@ -157,7 +159,7 @@ async fn refresh_rows(
 
 /// Computes the purge date of up to `limit` applications that have none yet
 /// or got it under another policy (the configuration changed); how many.
-pub async fn refresh_stale(
+async fn refresh_stale(
     db: &impl ConnectionTrait,
     policy: &Policy,
     limit: u64,
@@ -194,7 +196,7 @@ pub async fn refresh_job(
 }
 
 /// Places a legal hold, replacing any earlier one.
-pub async fn place_hold(
+async fn place_hold(
     db: &impl ConnectionTrait,
     application_id: Uuid,
     reason: String,
@@ -217,14 +219,14 @@ pub async fn place_hold(
 }
 
 /// Lifts the hold; whether there was one.
-pub async fn lift_hold(db: &impl ConnectionTrait, application_id: Uuid) -> Result<bool, DbErr> {
+async fn lift_hold(db: &impl ConnectionTrait, application_id: Uuid) -> Result<bool, DbErr> {
     let result = legal_hold::Entity::delete_by_id(application_id)
         .exec(db)
         .await?;
     Ok(result.rows_affected > 0)
 }
 
-pub async fn record_consent(
+async fn record_consent(
     db: &impl ConnectionTrait,
     application_id: Uuid,
     kind: ConsentKind,
@@ -288,7 +290,7 @@ pub async fn mark_reminded(
 pub const RETENTION_PURPOSE: &str = "retention";
 
 /// Stores a candidate link by its token's hash.
-pub async fn create_link(
+async fn create_link(
     db: &impl ConnectionTrait,
     token_hash: String,
     application_id: Uuid,
@@ -309,7 +311,7 @@ pub async fn create_link(
 }
 
 /// A link that still works at `now`.
-pub async fn find_link(
+async fn find_link(
     db: &impl ConnectionTrait,
     token_hash: &str,
     now: DateTime<Utc>,
@@ -322,7 +324,7 @@ pub async fn find_link(
 }
 
 /// Records what a link was used for.
-pub async fn use_link(
+async fn use_link(
     db: &impl ConnectionTrait,
     token_hash: &str,
     action: &str,
@@ -335,4 +337,274 @@ pub async fn use_link(
         .exec(db)
         .await
         .map(|_| ())
+}
+
+/// Places (or replaces) a legal hold, with its audit event; `None` when the
+/// application is gone.
+pub struct PlaceHold {
+    pub application_id: Uuid,
+    pub reason: String,
+    pub until: Option<DateTime<Utc>>,
+    pub actor: Actor,
+}
+
+impl Unit for PlaceHold {
+    type Output = Option<legal_hold::Model>;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<legal_hold::Model>, DbErr> {
+        if application::Entity::find_by_id(self.application_id)
+            .one(txn)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let hold = place_hold(
+            txn,
+            self.application_id,
+            self.reason.clone(),
+            self.until,
+            &self.actor,
+        )
+        .await?;
+        super::audit::record(
+            txn,
+            &self.actor,
+            "legal_hold.placed",
+            Some(self.application_id),
+            None,
+        )
+        .await?;
+        Ok(Some(hold))
+    }
+}
+
+/// Lifts the hold, with its audit event; whether there was one.
+pub struct LiftHold {
+    pub application_id: Uuid,
+    pub actor: Actor,
+}
+
+impl Unit for LiftHold {
+    type Output = bool;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<bool, DbErr> {
+        let lifted = lift_hold(txn, self.application_id).await?;
+        if lifted {
+            super::audit::record(
+                txn,
+                &self.actor,
+                "legal_hold.lifted",
+                Some(self.application_id),
+                None,
+            )
+            .await?;
+        }
+        Ok(lifted)
+    }
+}
+
+/// A consent given outside the link, with the new purge date and the audit
+/// event; `None` when the application is gone.
+pub struct RecordConsent {
+    pub application_id: Uuid,
+    pub kind: ConsentKind,
+    pub evidence: String,
+    pub actor: Actor,
+    pub policy: Arc<Policy>,
+}
+
+impl Unit for RecordConsent {
+    type Output = Option<consent::Model>;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<consent::Model>, DbErr> {
+        if application::Entity::find_by_id(self.application_id)
+            .one(txn)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let consent = record_consent(
+            txn,
+            self.application_id,
+            self.kind,
+            self.evidence.clone(),
+            &self.actor,
+        )
+        .await?;
+        refresh(txn, &self.policy, &[self.application_id]).await?;
+        super::audit::record(
+            txn,
+            &self.actor,
+            "consent.recorded",
+            Some(self.application_id),
+            Some(consent.id),
+        )
+        .await?;
+        Ok(Some(consent))
+    }
+}
+
+/// Brings up to `limit` stale purge dates up to the policy (see [`refresh_stale`]).
+pub struct RefreshStale {
+    pub policy: Arc<Policy>,
+    pub limit: u64,
+}
+
+impl Unit for RefreshStale {
+    type Output = usize;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<usize, DbErr> {
+        refresh_stale(txn, &self.policy, self.limit).await
+    }
+}
+
+/// Stores the link of a reminder being sent (see [`create_link`]).
+pub struct CreateLink {
+    pub token_hash: String,
+    pub application_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Unit for CreateLink {
+    type Output = ();
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        create_link(
+            txn,
+            self.token_hash.clone(),
+            self.application_id,
+            self.expires_at,
+        )
+        .await
+    }
+}
+
+/// What a candidate chose on a reminder's page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkChoice {
+    /// Keep the application `consent.extension` longer.
+    Extend,
+    /// Delete it now.
+    Withdraw,
+}
+
+impl LinkChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkChoice::Extend => "extend",
+            LinkChoice::Withdraw => "withdraw",
+        }
+    }
+}
+
+/// A link that works now, and what its page shows.
+pub struct LinkView {
+    pub link: consent_link::Model,
+    pub job_title: String,
+    pub purge_after: DateTime<Utc>,
+    pub extended_until: DateTime<Utc>,
+}
+
+impl LinkView {
+    /// What the link was used for, if anything.
+    pub fn used_for(&self) -> Option<LinkChoice> {
+        match self.link.used_for.as_deref() {
+            Some("extend") => Some(LinkChoice::Extend),
+            Some("withdraw") => Some(LinkChoice::Withdraw),
+            _ => None,
+        }
+    }
+}
+
+/// The link behind a token's hash, unless unknown, expired, or its
+/// application is gone.
+pub async fn link_view(
+    db: &impl ConnectionTrait,
+    policy: &Policy,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<LinkView>, DbErr> {
+    let Some(link) = find_link(db, token_hash, now).await? else {
+        return Ok(None);
+    };
+    let Some(application) = application::Entity::find_by_id(link.application_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(facts) = facts(db, &application).await? else {
+        return Ok(None);
+    };
+    let Some(job) = super::jobs::get(db, application.job_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(LinkView {
+        purge_after: policy.retention(&facts, now).purge_after,
+        extended_until: policy.extended_at(&facts, now),
+        job_title: job.title,
+        link,
+    }))
+}
+
+/// What a choice by link did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Chosen {
+    Extended(DateTime<Utc>),
+    Withdrawn,
+    /// The link does not work (any more).
+    Invalid,
+}
+
+/// Records a candidate's choice by link, once: the same choice again
+/// answers the same, and a withdrawal uses the link up.
+pub struct ChooseByLink {
+    pub token_hash: String,
+    pub choice: LinkChoice,
+    pub policy: Arc<Policy>,
+    pub now: DateTime<Utc>,
+}
+
+impl Unit for ChooseByLink {
+    type Output = Chosen;
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<Chosen, DbErr> {
+        let now = self.now;
+        let Some(view) = link_view(txn, &self.policy, &self.token_hash, now).await? else {
+            return Ok(Chosen::Invalid);
+        };
+        let application_id = view.link.application_id;
+        match (self.choice, view.used_for()) {
+            (LinkChoice::Extend, Some(LinkChoice::Extend)) => {
+                return Ok(Chosen::Extended(view.purge_after));
+            }
+            (LinkChoice::Withdraw, Some(LinkChoice::Withdraw)) => return Ok(Chosen::Withdrawn),
+            (LinkChoice::Extend, Some(LinkChoice::Withdraw)) => return Ok(Chosen::Invalid),
+            _ => {}
+        }
+        let kind = match self.choice {
+            LinkChoice::Extend => ConsentKind::Extension,
+            LinkChoice::Withdraw => ConsentKind::Erasure,
+        };
+        let candidate = Actor::default();
+        let consent =
+            record_consent(txn, application_id, kind, "link".to_owned(), &candidate).await?;
+        use_link(txn, &self.token_hash, self.choice.as_str(), now).await?;
+        refresh(txn, &self.policy, &[application_id]).await?;
+        super::audit::record(
+            txn,
+            &candidate,
+            "consent.recorded",
+            Some(application_id),
+            Some(consent.id),
+        )
+        .await?;
+        tracing::info!(%application_id, kind = kind.as_str(), "consent given through a link");
+        Ok(match self.choice {
+            LinkChoice::Extend => Chosen::Extended(view.extended_until),
+            LinkChoice::Withdraw => Chosen::Withdrawn,
+        })
+    }
 }

@@ -1,24 +1,63 @@
-//! Write transactions. SQLite has one writer at a time and every commit waits
-//! for a disk sync, so on SQLite the writes of concurrent requests are queued
-//! to one task that commits them in groups: one transaction, one sync, for all
-//! that waited. A group that fails is rolled back and each of its writes is
-//! retried alone, so one bad write never takes others down with it. On
-//! PostgreSQL, which has concurrent writers, each write is its own transaction.
+//! The one way to write: a [`Unit`] of work runs in one transaction through
+//! the [`Writer`], and its answer comes back only once the transaction is
+//! committed to disk.
+//!
+//! SQLite has one writer at a time and every commit waits for a disk sync,
+//! so on SQLite the units of concurrent requests are queued to one task that
+//! commits them in groups: one transaction, one sync, for all that waited. A
+//! group whose units fail is rolled back and each unit retried alone, so one
+//! bad unit never takes others down with it. On PostgreSQL each unit is its
+//! own transaction on the writer's pool.
+//!
+//! A connection whose transaction machinery failed (a begin, commit or
+//! rollback that errs, a lost connection, a full disk, an I/O error) is never
+//! used again: its pool is closed and a new one opened for the next unit.
+//! Otherwise a connection left inside a transaction would turn later
+//! "commits" into savepoints that never reach the disk. Until a write
+//! succeeds again the writer reports itself unhealthy, and probes by itself
+//! once a second.
 
-use std::{any::Any, sync::Arc};
+use std::{
+    any::Any,
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use futures_util::future::BoxFuture;
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
-/// The most writes one group commit takes.
+use super::{entity::writer_probe, is_unavailable};
+
+/// A unit of work: everything one request or job writes, audit event
+/// included, in one transaction. It may run more than once (after a group
+/// rolled back), so it only reads and writes the database.
+pub trait Unit: Send + Sync + 'static {
+    type Output: Send + 'static;
+
+    fn run(
+        &self,
+        txn: &DatabaseTransaction,
+    ) -> impl Future<Output = Result<Self::Output, DbErr>> + Send;
+}
+
+/// The most units one group commit takes.
 const MAX_GROUP: usize = 64;
+/// How often an unhealthy writer tries a probe write.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
 
 type Outcome = Result<Box<dyn Any + Send>, DbErr>;
 type Work = Arc<dyn Fn(&DatabaseTransaction) -> BoxFuture<'_, Outcome> + Send + Sync>;
+/// Opens a fresh pool for writes.
+pub type Connect =
+    Arc<dyn Fn() -> BoxFuture<'static, Result<DatabaseConnection, DbErr>> + Send + Sync>;
 
 struct Job {
     work: Work,
@@ -27,102 +66,196 @@ struct Job {
 
 #[derive(Clone)]
 pub struct Writer {
-    db: DatabaseConnection,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connect: Connect,
+    /// The pool in use, with its generation; none after a failure, until the
+    /// next unit opens a new one.
+    pool: Mutex<Option<(u64, DatabaseConnection)>>,
+    generation: AtomicU64,
+    healthy: AtomicBool,
+    probing: AtomicBool,
+    /// SQLite: the group committer's queue.
     queue: Option<mpsc::Sender<Job>>,
 }
 
+/// What a failed unit did to its connection.
+enum Failure {
+    /// The unit's own error (a constraint, a missing row): the connection is fine.
+    Unit(DbErr),
+    /// The connection can no longer be trusted.
+    Connection(DbErr),
+}
+
+impl Failure {
+    fn of_unit(err: DbErr) -> Self {
+        if is_unavailable(&err) {
+            Self::Connection(err)
+        } else {
+            Self::Unit(err)
+        }
+    }
+}
+
 impl Writer {
-    /// Group commits when `group_commits` (SQLite); plain transactions otherwise.
-    pub fn new(db: DatabaseConnection, group_commits: bool) -> Self {
-        let queue = group_commits.then(|| {
+    /// A writer over pools that `connect` opens, starting with `first`;
+    /// group commits when `group_commits` (SQLite).
+    pub fn new(first: DatabaseConnection, connect: Connect, group_commits: bool) -> Self {
+        let (queue, receiver) = if group_commits {
             let (sender, receiver) = mpsc::channel(1024);
-            tokio::spawn(run_groups(db.clone(), receiver));
-            sender
-        });
-        Self { db, queue }
-    }
-
-    pub fn connection(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
-    /// A write transaction outside the queue (see [`begin`]).
-    pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
-        begin(&self.db).await
-    }
-
-    /// Runs `work` in a transaction and returns its result once committed.
-    /// `work` may run more than once (after a group rolled back), so it must
-    /// only write to the database.
-    pub async fn write<T, F>(&self, work: F) -> Result<T, DbErr>
-    where
-        T: Send + 'static,
-        F: for<'t> Fn(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, DbErr>>
-            + Send
-            + Sync
-            + 'static,
-    {
-        let Some(queue) = &self.queue else {
-            let txn = begin(&self.db).await?;
-            let value = work(&txn).await?;
-            txn.commit().await?;
-            return Ok(value);
+            (Some(sender), Some(receiver))
+        } else {
+            (None, None)
         };
+        let writer = Self {
+            inner: Arc::new(Inner {
+                connect,
+                pool: Mutex::new(Some((0, first))),
+                generation: AtomicU64::new(0),
+                healthy: AtomicBool::new(true),
+                probing: AtomicBool::new(false),
+                queue,
+            }),
+        };
+        if let Some(receiver) = receiver {
+            tokio::spawn(run_groups(writer.clone(), receiver));
+        }
+        writer
+    }
+
+    /// Whether the last write (or probe) reached the disk.
+    pub fn healthy(&self) -> bool {
+        self.inner.healthy.load(Ordering::Acquire)
+    }
+
+    /// Runs `unit` in a transaction and returns its result once committed.
+    pub async fn run<U: Unit>(&self, unit: U) -> Result<U::Output, DbErr> {
+        let unit = Arc::new(unit);
         let work: Work = Arc::new(move |txn| {
-            let pending = work(txn);
-            Box::pin(async move { pending.await.map(|v| Box::new(v) as Box<dyn Any + Send>) })
+            let unit = Arc::clone(&unit);
+            Box::pin(async move {
+                unit.run(txn)
+                    .await
+                    .map(|v| Box::new(v) as Box<dyn Any + Send>)
+            })
         });
-        let (done, outcome) = oneshot::channel();
-        queue
-            .send(Job { work, done })
-            .await
-            .map_err(|_| DbErr::Custom("the database writer has stopped".into()))?;
-        let value = outcome
-            .await
-            .map_err(|_| DbErr::Custom("the database writer has stopped".into()))??;
+        let value = match &self.inner.queue {
+            None => self.commit_one(&work).await?,
+            Some(queue) => {
+                let (done, outcome) = oneshot::channel();
+                queue
+                    .send(Job { work, done })
+                    .await
+                    .map_err(|_| stopped())?;
+                outcome.await.map_err(|_| stopped())??
+            }
+        };
         Ok(*value
-            .downcast::<T>()
-            .expect("the writer returns what the work made"))
+            .downcast::<U::Output>()
+            .expect("the writer returns what the unit made"))
+    }
+
+    /// Runs schema migrations on the writer's connection.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let (_, db) = self.pool().await?;
+        super::migrate(&db).await
+    }
+
+    /// The pool in use, opening one if the last was thrown away.
+    async fn pool(&self) -> Result<(u64, DatabaseConnection), DbErr> {
+        let mut slot = self.inner.pool.lock().await;
+        if let Some((generation, db)) = &*slot {
+            return Ok((*generation, db.clone()));
+        }
+        let db = (self.inner.connect)().await.map_err(|err| {
+            tracing::warn!(error = %err, "reopening the database for writes failed");
+            DbErr::Conn(RuntimeErr::Internal(
+                "the database cannot be opened for writes".into(),
+            ))
+        })?;
+        let generation = self.inner.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        *slot = Some((generation, db.clone()));
+        tracing::info!(generation, "database reopened for writes");
+        Ok((generation, db))
+    }
+
+    /// Throws away the pool of `generation` (if still in use) after a failure.
+    async fn discard(&self, generation: u64, err: &DbErr) {
+        self.set_unhealthy();
+        let mut slot = self.inner.pool.lock().await;
+        if slot.as_ref().is_some_and(|(g, _)| *g == generation) {
+            tracing::error!(error = %err, generation, "write failed; the database connection is thrown away");
+            if let Some((_, db)) = slot.take() {
+                // Waits for connections still out (the failed one comes back
+                // as its transaction is dropped), then closes them all.
+                tokio::spawn(async move {
+                    let _ = db.close().await;
+                });
+            }
+        }
+    }
+
+    fn set_unhealthy(&self) {
+        self.inner.healthy.store(false, Ordering::Release);
+        if !self.inner.probing.swap(true, Ordering::AcqRel) {
+            tokio::spawn(probe_until_healthy(self.clone()));
+        }
+    }
+
+    fn set_healthy(&self) {
+        if !self.inner.healthy.swap(true, Ordering::AcqRel) {
+            tracing::info!("database writes work again");
+        }
+    }
+
+    /// One unit in its own transaction.
+    async fn commit_one(&self, work: &Work) -> Outcome {
+        let (generation, db) = self.pool().await?;
+        match transaction(&db, |txn| work(txn)).await {
+            Ok(value) => {
+                self.set_healthy();
+                Ok(value)
+            }
+            Err(Failure::Unit(err)) => Err(err),
+            Err(Failure::Connection(err)) => {
+                self.discard(generation, &err).await;
+                Err(err)
+            }
+        }
     }
 }
 
-async fn run_groups(db: DatabaseConnection, mut receiver: mpsc::Receiver<Job>) {
-    while let Some(first) = receiver.recv().await {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match receiver.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
-        match commit_group(&db, &group).await {
-            Ok(values) => {
-                for (job, value) in group.into_iter().zip(values) {
-                    let _ = job.done.send(Ok(value));
-                }
-            }
-            Err(_) => {
-                // Retry alone, so each write gets its own answer.
-                for job in group {
-                    let outcome = commit_one(&db, &job.work).await;
-                    let _ = job.done.send(outcome);
-                }
-            }
-        }
-    }
+fn stopped() -> DbErr {
+    DbErr::Conn(RuntimeErr::Internal(
+        "the database writer has stopped".into(),
+    ))
 }
 
-async fn commit_group(
+/// Begins, runs `body`, commits; any failure of the transaction itself, or a
+/// unit error that says the connection is in trouble, is a connection failure.
+async fn transaction<T>(
     db: &DatabaseConnection,
-    group: &[Job],
-) -> Result<Vec<Box<dyn Any + Send>>, DbErr> {
-    let txn = begin(db).await?;
-    let mut values = Vec::with_capacity(group.len());
-    for job in group {
-        values.push((job.work)(&txn).await?);
+    body: impl for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, DbErr>>,
+) -> Result<T, Failure> {
+    let txn = begin(db).await.map_err(Failure::Connection)?;
+    match body(&txn).await {
+        Ok(value) => {
+            txn.commit().await.map_err(Failure::Connection)?;
+            Ok(value)
+        }
+        Err(err) => {
+            let failure = Failure::of_unit(err);
+            if let Err(rollback) = txn.rollback().await {
+                return Err(Failure::Connection(match failure {
+                    Failure::Connection(err) => err,
+                    Failure::Unit(_) => rollback,
+                }));
+            }
+            Err(failure)
+        }
     }
-    txn.commit().await?;
-    Ok(values)
 }
 
 /// Begins a write transaction. On SQLite it takes the write lock at once
@@ -137,11 +270,108 @@ async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     .await
 }
 
-async fn commit_one(db: &DatabaseConnection, work: &Work) -> Outcome {
-    let txn = begin(db).await?;
-    let value = work(&txn).await?;
-    txn.commit().await?;
-    Ok(value)
+async fn run_groups(writer: Writer, mut receiver: mpsc::Receiver<Job>) {
+    while let Some(first) = receiver.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match receiver.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let (generation, db) = match writer.pool().await {
+            Ok(pool) => pool,
+            Err(err) => {
+                writer.set_unhealthy();
+                for job in group {
+                    let _ = job.done.send(Err(err.clone()));
+                }
+                continue;
+            }
+        };
+        let works: Vec<Work> = group.iter().map(|job| Arc::clone(&job.work)).collect();
+        let committed = transaction(&db, |txn| {
+            Box::pin(async move {
+                let mut values = Vec::with_capacity(works.len());
+                for work in &works {
+                    values.push(work(txn).await?);
+                }
+                Ok(values)
+            })
+        })
+        .await;
+        match committed {
+            Ok(values) => {
+                writer.set_healthy();
+                for (job, value) in group.into_iter().zip(values) {
+                    let _ = job.done.send(Ok(value));
+                }
+            }
+            Err(Failure::Connection(err)) => {
+                // Nothing of the group reached the disk; each unit hears so.
+                writer.discard(generation, &err).await;
+                for job in group {
+                    let _ = job.done.send(Err(err.clone()));
+                }
+            }
+            Err(Failure::Unit(_)) => {
+                // Retry alone, so each unit gets its own answer.
+                for job in group {
+                    let outcome = writer.commit_one(&job.work).await;
+                    let _ = job.done.send(outcome);
+                }
+            }
+        }
+    }
+}
+
+/// A write that needs new room in the database: a row of a few pages,
+/// deleted again in the same transaction.
+struct Probe;
+
+impl Unit for Probe {
+    type Output = ();
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        let id = uuid::Uuid::new_v4();
+        writer_probe::Entity::insert(writer_probe::ActiveModel {
+            id: Set(id),
+            filler: Set("x".repeat(16 * 1024)),
+        })
+        .exec_without_returning(txn)
+        .await?;
+        writer_probe::Entity::delete_by_id(id).exec(txn).await?;
+        Ok(())
+    }
+}
+
+/// Probes once a second until a write succeeds (a real one or the probe).
+async fn probe_until_healthy(writer: Writer) {
+    loop {
+        tokio::time::sleep(PROBE_EVERY).await;
+        if writer.healthy() {
+            break;
+        }
+        if writer.run(Probe).await.is_ok() {
+            break;
+        }
+    }
+    writer.inner.probing.store(false, Ordering::Release);
+    // A failure between the last check and the flag's reset started no probe.
+    if !writer.healthy() {
+        writer.set_unhealthy();
+    }
+}
+
+/// Runs a statement as a unit (tests and one-off maintenance).
+pub struct Statement(pub String);
+
+impl Unit for Statement {
+    type Output = ();
+
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        txn.execute_unprepared(&self.0).await.map(|_| ())
+    }
 }
 
 #[cfg(test)]
@@ -150,30 +380,36 @@ mod tests {
 
     use super::*;
 
-    async fn insert(writer: &Writer, name: &'static str) -> Result<&'static str, DbErr> {
-        writer
-            .write(move |txn| {
-                Box::pin(async move {
-                    txn.execute_unprepared(&format!("INSERT INTO names (name) VALUES ('{name}')"))
-                        .await?;
-                    Ok(name)
-                })
-            })
-            .await
+    struct Insert(&'static str);
+
+    impl Unit for Insert {
+        type Output = &'static str;
+
+        async fn run(&self, txn: &DatabaseTransaction) -> Result<&'static str, DbErr> {
+            txn.execute_unprepared(&format!("INSERT INTO names (name) VALUES ('{}')", self.0))
+                .await?;
+            Ok(self.0)
+        }
     }
 
-    #[tokio::test]
-    async fn concurrent_writes_all_commit_but_a_failing_one_which_fails_alone() {
-        let db = Database::connect("sqlite::memory:").await.unwrap();
+    async fn sqlite_writer(group_commits: bool) -> (Writer, DatabaseConnection, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("w.db").display());
+        let db = Database::connect(&url).await.unwrap();
         db.execute_unprepared("CREATE TABLE names (name TEXT PRIMARY KEY)")
             .await
             .unwrap();
-        let writer = Writer::new(db.clone(), true);
-        let names = ["a", "b", "c", "a", "d", "e", "f", "g"];
-        let results =
-            futures_util::future::join_all(names.iter().map(|name| insert(&writer, name))).await;
-        let failed = results.iter().filter(|r| r.is_err()).count();
-        assert_eq!(failed, 1, "only the duplicate fails: {results:?}");
+        let first = Database::connect(&url).await.unwrap();
+        let connect: Connect = Arc::new(move || {
+            let url = url.clone();
+            Box::pin(async move { Database::connect(&url).await })
+        });
+        // The test reads through its own pool, as the service does.
+        let writer = Writer::new(first, connect, group_commits);
+        (writer, db, dir)
+    }
+
+    async fn count(db: &DatabaseConnection) -> i64 {
         let row = db
             .query_one_raw(sea_orm::Statement::from_string(
                 db.get_database_backend(),
@@ -182,17 +418,69 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 7);
+        row.try_get::<i64>("", "n").unwrap()
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_all_commit_but_a_failing_one_which_fails_alone() {
+        let (writer, db, _dir) = sqlite_writer(true).await;
+        let names = ["a", "b", "c", "a", "d", "e", "f", "g"];
+        let results =
+            futures_util::future::join_all(names.iter().map(|name| writer.run(Insert(name)))).await;
+        let failed = results.iter().filter(|r| r.is_err()).count();
+        assert_eq!(failed, 1, "only the duplicate fails: {results:?}");
+        assert_eq!(count(&db).await, 7);
+        assert!(
+            writer.healthy(),
+            "a unit's own error is no connection failure"
+        );
     }
 
     #[tokio::test]
     async fn without_group_commits_each_write_is_its_own_transaction() {
-        let db = Database::connect("sqlite::memory:").await.unwrap();
-        db.execute_unprepared("CREATE TABLE names (name TEXT PRIMARY KEY)")
-            .await
-            .unwrap();
-        let writer = Writer::new(db, false);
-        assert_eq!(insert(&writer, "a").await.unwrap(), "a");
-        assert!(insert(&writer, "a").await.is_err());
+        let (writer, db, _dir) = sqlite_writer(false).await;
+        assert_eq!(writer.run(Insert("a")).await.unwrap(), "a");
+        assert!(writer.run(Insert("a")).await.is_err());
+        assert_eq!(count(&db).await, 1);
+    }
+
+    /// A unit whose commit cannot happen: the database file refuses to grow.
+    struct Fill;
+
+    impl Unit for Fill {
+        type Output = ();
+
+        async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+            for n in 0..200 {
+                txn.execute_unprepared(&format!(
+                    "INSERT INTO names (name) VALUES ('{n}-{}')",
+                    "x".repeat(4000)
+                ))
+                .await?;
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn after_a_full_database_the_connection_is_replaced_and_nothing_is_acknowledged_unwritten()
+     {
+        for group_commits in [true, false] {
+            let (writer, db, _dir) = sqlite_writer(group_commits).await;
+            writer.run(Insert("before")).await.unwrap();
+            // Caps the file of the writer's current connection only.
+            writer
+                .run(Statement("PRAGMA max_page_count = 8".into()))
+                .await
+                .ok();
+            let err = writer.run(Fill).await.unwrap_err();
+            assert!(is_unavailable(&err), "{err}");
+            assert!(!writer.healthy());
+            // The next write runs on a fresh connection (without the cap) and
+            // really commits: another connection sees it.
+            writer.run(Insert("after")).await.unwrap();
+            assert!(writer.healthy());
+            assert_eq!(count(&db).await, 2, "group commits: {group_commits}");
+        }
     }
 }

@@ -6,8 +6,8 @@
 use applicant_vault::{
     app::{AppState, Application},
     config::Settings,
-    domain::keys::Role,
-    store::{self, api_keys::NewKey},
+    domain::keys::{Role, Secret},
+    store::api_keys::CreateKey,
 };
 use futures_util::TryStreamExt;
 use reqwest::multipart::{Form, Part};
@@ -94,16 +94,19 @@ pub async fn spawn_app_with(overrides: Overrides<'_>) -> TestApp {
     let settings = Settings::from_layers(None, env.clone()).expect("test settings");
 
     let state = AppState::connect(settings).await.expect("connecting");
-    let (_, admin) = store::api_keys::create(
-        state.writer.connection(),
-        NewKey {
-            name: "test admin",
+    let admin = Secret::generate();
+    state
+        .writer
+        .run(CreateKey {
+            name: "test admin".into(),
             role: Role::Admin,
             publishable: false,
-        },
-    )
-    .await
-    .expect("admin key");
+            secret_hash: admin.hash(),
+            actor: Default::default(),
+            now: chrono::Utc::now(),
+        })
+        .await
+        .expect("admin key");
     let app = Application::build(state.clone()).await.expect("binding");
     let address = format!("http://127.0.0.1:{}", app.port());
     let (shutdown, stop) = oneshot::channel();
@@ -261,6 +264,15 @@ impl TestApp {
         let response = self.submit(&self.admin_key, form, None).await;
         assert_eq!(response.status(), 201, "{:?}", response.text().await);
         response.json().await.unwrap()
+    }
+
+    /// Submits a valid application as admin and returns it as a recruiter
+    /// reads it (the submitter's answer holds ids and status only).
+    pub async fn submit_and_read(&self, form: ApplicationForm) -> Value {
+        let submitted = self.submit_ok(form).await;
+        let id = submitted["id"].as_str().expect("an id");
+        self.get_json(&self.admin_key, &format!("/v1/applications/{id}"))
+            .await
     }
 
     /// Sends `body` as JSON with `method` to `path`.

@@ -167,7 +167,14 @@ async fn a_linkedin_import_fills_what_the_form_left_empty_once() {
         )
         .await;
     assert_eq!(response.status(), 201, "{:?}", response.text().await);
-    let application: Value = response.json().await.unwrap();
+    let submitted: Value = response.json().await.unwrap();
+    let application = s
+        .app
+        .get_json(
+            &s.app.admin_key,
+            &format!("/v1/applications/{}", submitted["id"].as_str().unwrap()),
+        )
+        .await;
     assert_eq!(application["full_name"], "Ada Lovelace");
     assert_eq!(application["email"], "ada@example.com");
     assert_eq!(application["source"], "linkedin");
@@ -237,7 +244,7 @@ async fn an_indeed_import_signs_in_with_pkce_and_basic_auth() {
     // Indeed gives no name: the form gives it, and says so.
     let application = s
         .app
-        .submit_ok(form_with_import(&s.job, &import_id).set("full_name", "Ada King"))
+        .submit_and_read(form_with_import(&s.job, &import_id).set("full_name", "Ada King"))
         .await;
     assert_eq!(application["full_name"], "Ada King");
     assert_eq!(application["email"], "ada@example.com");
@@ -465,7 +472,7 @@ async fn user_info_without_a_verified_email_imports_no_email() {
     );
     let application = s
         .app
-        .submit_ok(form_with_import(&s.job, &without).set("email", "ada@example.org"))
+        .submit_and_read(form_with_import(&s.job, &without).set("email", "ada@example.org"))
         .await;
     assert_eq!(application["email"], "ada@example.org");
     assert_eq!(application["provenance"]["email"], "form");
@@ -488,7 +495,10 @@ async fn pictures_come_only_from_listed_hosts_and_within_the_size_limit() {
         .get_json(&s.app.admin_key, &format!("/v1/imports/{import_id}"))
         .await;
     assert!(import.get("picture_url").is_none());
-    let application = s.app.submit_ok(form_with_import(&s.job, &import_id)).await;
+    let application = s
+        .app
+        .submit_and_read(form_with_import(&s.job, &import_id))
+        .await;
     assert_eq!(application["documents"].as_array().unwrap().len(), 1);
     assert!(application["provenance"].get("picture").is_none());
 
@@ -500,7 +510,7 @@ async fn pictures_come_only_from_listed_hosts_and_within_the_size_limit() {
     let import_id = s.import("linkedin").await;
     let application = s
         .app
-        .submit_ok(form_with_import(&s.job, &import_id).set("email", "ada2@example.com"))
+        .submit_and_read(form_with_import(&s.job, &import_id).set("email", "ada2@example.com"))
         .await;
     assert_eq!(application["documents"].as_array().unwrap().len(), 1);
     assert_eq!(
@@ -514,7 +524,7 @@ async fn pictures_come_only_from_listed_hosts_and_within_the_size_limit() {
     let import_id = s.import("linkedin").await;
     let application = s
         .app
-        .submit_ok(
+        .submit_and_read(
             form_with_import(&s.job, &import_id)
                 .set("email", "ada3@example.com")
                 .file("picture", png(), "me.png"),

@@ -32,7 +32,7 @@ async fn an_application_with_cv_and_picture_is_stored_and_downloads_byte_for_byt
     let job = app.create_job("DE").await;
     let cv = pdf(300 * 1024, 7);
     let picture = png();
-    let application = app
+    let submitted = app
         .submit_ok(
             ApplicationForm::new(&job, "Ada@Example.com")
                 .file("cv", cv.clone(), "../../etc/passwd.pdf")
@@ -41,6 +41,22 @@ async fn an_application_with_cv_and_picture_is_stored_and_downloads_byte_for_byt
                 .set("linkedin_url", "https://www.linkedin.com/in/ada"),
         )
         .await;
+    // The submitter's answer: ids, status and document metadata, nothing personal.
+    let mut keys: Vec<&str> = submitted
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["created_at", "documents", "id", "job_id", "status"]);
+    let application = app
+        .get_json(
+            &app.admin_key,
+            &format!("/v1/applications/{}", submitted["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(application["documents"], submitted["documents"]);
     assert_eq!(application["status"], "new");
     assert_eq!(application["full_name"], "Ada Lovelace");
     assert_eq!(application["email"], "Ada@Example.com");

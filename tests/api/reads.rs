@@ -110,7 +110,8 @@ async fn recruiters_filter_and_page_through_applications_newest_first() {
 }
 
 #[tokio::test]
-async fn rectification_corrects_the_candidate_and_every_access_is_audited_without_personal_data() {
+async fn rectification_corrects_the_application_and_every_access_is_audited_without_personal_data()
+{
     let app = spawn_app().await;
     let recruiter = app.create_key("recruiter", false).await;
     let job = app.create_job("DE").await;
@@ -147,10 +148,17 @@ async fn rectification_corrects_the_candidate_and_every_access_is_audited_withou
     let invalid: Value = invalid.json().await.unwrap();
     assert!(invalid["message"].as_str().unwrap().contains("email"));
 
-    // Another candidate's address is taken: 409, and nothing changes.
-    app.submit_ok(ApplicationForm::new(&job, "grace@example.com"))
+    // The typo's candidate had only this application: it went with the
+    // correction, and the application now belongs to the corrected address.
+    assert_eq!(app.count_rows("candidates").await, 1);
+    // An address another application uses: this one joins that candidate,
+    // and the other application keeps its own details.
+    let grace = app
+        .submit_and_read(
+            ApplicationForm::new(&job, "grace@example.com").set("full_name", "Grace Hopper"),
+        )
         .await;
-    let taken = app
+    let joined = app
         .send_json(
             reqwest::Method::PATCH,
             &recruiter,
@@ -158,7 +166,19 @@ async fn rectification_corrects_the_candidate_and_every_access_is_audited_withou
             &json!({ "email": "Grace@example.com" }),
         )
         .await;
-    assert_eq!(taken.status(), 409);
+    assert_eq!(joined.status(), 200);
+    let joined: Value = joined.json().await.unwrap();
+    assert_eq!(joined["email"], "Grace@example.com");
+    assert_eq!(joined["full_name"], "Ada King");
+    assert_eq!(app.count_rows("candidates").await, 1);
+    let other = app
+        .get_json(
+            &app.admin_key,
+            &format!("/v1/applications/{}", grace["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(other["full_name"], "Grace Hopper");
+    assert_eq!(other["email"], "grace@example.com");
 
     assert_eq!(
         app.get(&recruiter, &format!("/v1/applications/{id}"))

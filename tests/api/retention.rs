@@ -21,7 +21,7 @@ async fn the_purge_date_follows_the_procedure_and_the_candidates_consent() {
     .await;
     let job = app.create_job("FR").await;
     let submitted = app
-        .submit_ok(ApplicationForm::new(&job, "clock@example.com"))
+        .submit_and_read(ApplicationForm::new(&job, "clock@example.com"))
         .await;
     let id = submitted["id"].as_str().unwrap();
     assert_eq!(submitted["retention"]["rule"], "after_inactivity");

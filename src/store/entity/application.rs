@@ -10,15 +10,16 @@ pub struct Model {
     pub job_id: Uuid,
     pub candidate_id: Uuid,
     pub status: String,
+    /// The contact details submitted with this application (or corrected).
+    pub full_name: String,
+    pub email: String,
+    pub phone: Option<String>,
     pub cover_letter: Option<String>,
     pub linkedin_url: Option<String>,
     pub indeed_url: Option<String>,
     pub source: Option<String>,
     pub privacy_notice_version: String,
     pub talent_pool_consent: bool,
-    /// Hash of the intake key and the client's Idempotency-Key.
-    #[sea_orm(unique)]
-    pub intake_key: Option<String>,
     /// JSON object: each field's name to where its value came from.
     pub provenance: Option<String>,
     pub decided_at: Option<DateTimeUtc>,
@@ -40,11 +41,23 @@ pub enum Relation {
         to = "super::candidate::Column::Id"
     )]
     Candidate,
+    #[sea_orm(
+        belongs_to = "super::job::Entity",
+        from = "Column::JobId",
+        to = "super::job::Column::Id"
+    )]
+    Job,
 }
 
 impl Related<super::candidate::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Candidate.def()
+    }
+}
+
+impl Related<super::job::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Job.def()
     }
 }
 

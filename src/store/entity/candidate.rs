@@ -1,4 +1,6 @@
-//! One person, known by their normalised email; the personal record.
+//! One person, known by their normalised email: it groups a person's
+//! applications (for retention and their rights requests) and holds nothing
+//! else. Contact details belong to each application.
 
 use sea_orm::entity::prelude::*;
 
@@ -9,9 +11,6 @@ pub struct Model {
     pub id: Uuid,
     #[sea_orm(unique)]
     pub email_normalised: String,
-    pub email: String,
-    pub full_name: String,
-    pub phone: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
