@@ -33,6 +33,9 @@ const READ_CHUNK: usize = 64 * 1024;
 pub struct Blobs {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
+    /// The folder of a local store, which must exist (a store that recreated
+    /// a vanished folder would hide an unmounted volume).
+    folder: Option<std::path::PathBuf>,
     // Bytes buffered per upload before they go out; small for a local folder so
     // many concurrent uploads stay light, 5 MiB (S3's smallest part) elsewhere.
     write_chunk: usize,
@@ -48,7 +51,9 @@ impl StorageSettings {
                 .context("opening the object folder")?
                 .with_fsync(true)
                 .with_automatic_cleanup(true);
-            return Ok(Blobs::new(Arc::new(store), Path::default(), 64 * 1024));
+            let mut blobs = Blobs::new(Arc::new(store), Path::default(), 64 * 1024);
+            blobs.folder = Some(std::path::PathBuf::from(folder));
+            return Ok(blobs);
         }
         if self.url == "memory://" {
             return Ok(Blobs::new(
@@ -207,6 +212,7 @@ impl Blobs {
         Self {
             store,
             prefix,
+            folder: None,
             write_chunk,
         }
     }
@@ -324,11 +330,23 @@ impl Blobs {
             .boxed()
     }
 
-    /// Readiness: the store answers (a missing object is an answer).
+    /// Readiness: the store takes a small write and its deletion (outside
+    /// `documents/`, so the sweep never sees it); a local folder must exist.
     pub async fn check(&self) -> anyhow::Result<()> {
-        let probe = self.path("readiness-probe");
-        match tokio::time::timeout(Duration::from_secs(5), self.store.head(&probe)).await {
-            Ok(Ok(_)) | Ok(Err(object_store::Error::NotFound { .. })) => Ok(()),
+        if let Some(folder) = &self.folder
+            && !folder.is_dir()
+        {
+            anyhow::bail!("the object folder is missing");
+        }
+        let probe = self.path(&format!("probes/{}", Uuid::new_v4().simple()));
+        let round_trip = async {
+            self.store
+                .put(&probe, Bytes::from_static(b"ready").into())
+                .await?;
+            self.store.delete(&probe).await
+        };
+        match tokio::time::timeout(Duration::from_secs(5), round_trip).await {
+            Ok(Ok(())) => Ok(()),
             Ok(Err(err)) => Err(err).context("object store check"),
             Err(_) => anyhow::bail!("object store check timed out"),
         }

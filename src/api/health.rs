@@ -14,7 +14,9 @@ struct Health {
 
 #[derive(Object)]
 struct Readiness {
+    /// The database answers reads and its last write (or probe) reached the disk.
     database: bool,
+    /// The object store answers and takes a write.
     object_store: bool,
 }
 
@@ -23,9 +25,9 @@ enum ReadyResponse {
     /// The database and the object store answer.
     #[oai(status = 200)]
     Ready(Json<Readiness>),
-    /// A dependency is down.
+    /// A dependency is down, or writes do not reach the disk.
     #[oai(status = 503)]
-    NotReady(Json<Readiness>),
+    NotReady(Json<Readiness>, #[oai(header = "Retry-After")] u64),
 }
 
 #[OpenApi(tag = "ApiTags::Operations")]
@@ -38,7 +40,9 @@ impl HealthApi {
         })
     }
 
-    /// Readiness: checks the database and the object store.
+    /// Readiness: the database reads and writes (a failed write makes it not
+    /// ready until a write succeeds again; the service probes by itself),
+    /// and the object store answers and takes a write.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: poem::web::Data<&AppState>) -> ReadyResponse {
         let timeout = std::time::Duration::from_secs(5);
@@ -47,7 +51,7 @@ impl HealthApi {
             state.blobs.check()
         );
         let readiness = Readiness {
-            database: matches!(database, Ok(Ok(()))),
+            database: matches!(database, Ok(Ok(()))) && state.writer.healthy(),
             object_store: object_store.is_ok(),
         };
         if readiness.database && readiness.object_store {
@@ -58,7 +62,7 @@ impl HealthApi {
                 object_store = readiness.object_store,
                 "not ready"
             );
-            ReadyResponse::NotReady(Json(readiness))
+            ReadyResponse::NotReady(Json(readiness), crate::error::RETRY_AFTER_SECS)
         }
     }
 }

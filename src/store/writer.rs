@@ -21,7 +21,7 @@ use std::{
     any::Any,
     future::Future,
     sync::{
-        Arc,
+        Arc, Weak,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
@@ -69,6 +69,8 @@ pub struct Writer {
     inner: Arc<Inner>,
 }
 
+/// What every handle shares. The group committer and the probe hold it
+/// weakly, so both end once the last handle is gone.
 struct Inner {
     connect: Connect,
     /// The pool in use, with its generation; none after a failure, until the
@@ -109,20 +111,18 @@ impl Writer {
         } else {
             (None, None)
         };
-        let writer = Self {
-            inner: Arc::new(Inner {
-                connect,
-                pool: Mutex::new(Some((0, first))),
-                generation: AtomicU64::new(0),
-                healthy: AtomicBool::new(true),
-                probing: AtomicBool::new(false),
-                queue,
-            }),
-        };
+        let inner = Arc::new(Inner {
+            connect,
+            pool: Mutex::new(Some((0, first))),
+            generation: AtomicU64::new(0),
+            healthy: AtomicBool::new(true),
+            probing: AtomicBool::new(false),
+            queue,
+        });
         if let Some(receiver) = receiver {
-            tokio::spawn(run_groups(writer.clone(), receiver));
+            tokio::spawn(run_groups(Arc::downgrade(&inner), receiver));
         }
-        writer
+        Self { inner }
     }
 
     /// Whether the last write (or probe) reached the disk.
@@ -142,7 +142,7 @@ impl Writer {
             })
         });
         let value = match &self.inner.queue {
-            None => self.commit_one(&work).await?,
+            None => self.inner.commit_one(&work).await?,
             Some(queue) => {
                 let (done, outcome) = oneshot::channel();
                 queue
@@ -159,32 +159,34 @@ impl Writer {
 
     /// Runs schema migrations on the writer's connection.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let (_, db) = self.pool().await?;
+        let (_, db) = self.inner.pool().await?;
         super::migrate(&db).await
     }
+}
 
+impl Inner {
     /// The pool in use, opening one if the last was thrown away.
     async fn pool(&self) -> Result<(u64, DatabaseConnection), DbErr> {
-        let mut slot = self.inner.pool.lock().await;
+        let mut slot = self.pool.lock().await;
         if let Some((generation, db)) = &*slot {
             return Ok((*generation, db.clone()));
         }
-        let db = (self.inner.connect)().await.map_err(|err| {
+        let db = (self.connect)().await.map_err(|err| {
             tracing::warn!(error = %err, "reopening the database for writes failed");
             DbErr::Conn(RuntimeErr::Internal(
                 "the database cannot be opened for writes".into(),
             ))
         })?;
-        let generation = self.inner.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         *slot = Some((generation, db.clone()));
         tracing::info!(generation, "database reopened for writes");
         Ok((generation, db))
     }
 
     /// Throws away the pool of `generation` (if still in use) after a failure.
-    async fn discard(&self, generation: u64, err: &DbErr) {
+    async fn discard(self: &Arc<Self>, generation: u64, err: &DbErr) {
         self.set_unhealthy();
-        let mut slot = self.inner.pool.lock().await;
+        let mut slot = self.pool.lock().await;
         if slot.as_ref().is_some_and(|(g, _)| *g == generation) {
             tracing::error!(error = %err, generation, "write failed; the database connection is thrown away");
             if let Some((_, db)) = slot.take() {
@@ -197,21 +199,21 @@ impl Writer {
         }
     }
 
-    fn set_unhealthy(&self) {
-        self.inner.healthy.store(false, Ordering::Release);
-        if !self.inner.probing.swap(true, Ordering::AcqRel) {
-            tokio::spawn(probe_until_healthy(self.clone()));
+    fn set_unhealthy(self: &Arc<Self>) {
+        self.healthy.store(false, Ordering::Release);
+        if !self.probing.swap(true, Ordering::AcqRel) {
+            tokio::spawn(probe_until_healthy(Arc::downgrade(self)));
         }
     }
 
     fn set_healthy(&self) {
-        if !self.inner.healthy.swap(true, Ordering::AcqRel) {
+        if !self.healthy.swap(true, Ordering::AcqRel) {
             tracing::info!("database writes work again");
         }
     }
 
     /// One unit in its own transaction.
-    async fn commit_one(&self, work: &Work) -> Outcome {
+    async fn commit_one(self: &Arc<Self>, work: &Work) -> Outcome {
         let (generation, db) = self.pool().await?;
         match transaction(&db, |txn| work(txn)).await {
             Ok(value) => {
@@ -270,8 +272,11 @@ async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     .await
 }
 
-async fn run_groups(writer: Writer, mut receiver: mpsc::Receiver<Job>) {
+async fn run_groups(writer: Weak<Inner>, mut receiver: mpsc::Receiver<Job>) {
     while let Some(first) = receiver.recv().await {
+        let Some(writer) = writer.upgrade() else {
+            return;
+        };
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match receiver.try_recv() {
@@ -345,21 +350,23 @@ impl Unit for Probe {
     }
 }
 
-/// Probes once a second until a write succeeds (a real one or the probe).
-async fn probe_until_healthy(writer: Writer) {
+/// Probes once a second until a write succeeds (a real one or the probe),
+/// or the writer is gone.
+async fn probe_until_healthy(inner: Weak<Inner>) {
     loop {
         tokio::time::sleep(PROBE_EVERY).await;
-        if writer.healthy() {
-            break;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let writer = Writer { inner };
+        if writer.healthy() || writer.run(Probe).await.is_ok() {
+            writer.inner.probing.store(false, Ordering::Release);
+            // A failure between the last check and the flag's reset started no probe.
+            if !writer.healthy() {
+                writer.inner.set_unhealthy();
+            }
+            return;
         }
-        if writer.run(Probe).await.is_ok() {
-            break;
-        }
-    }
-    writer.inner.probing.store(false, Ordering::Release);
-    // A failure between the last check and the flag's reset started no probe.
-    if !writer.healthy() {
-        writer.set_unhealthy();
     }
 }
 

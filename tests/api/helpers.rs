@@ -91,8 +91,16 @@ pub async fn spawn_app_with(overrides: Overrides<'_>) -> TestApp {
         }
     }
     env.extend(overrides.iter().map(|(k, v)| var(k, v)));
-    let settings = Settings::from_layers(None, env.clone()).expect("test settings");
+    start(env, database, dir).await
+}
 
+/// Starts the server on settings `env`, with a new admin key.
+async fn start(
+    env: Vec<(String, String)>,
+    database: Option<PgDatabase>,
+    dir: tempfile::TempDir,
+) -> TestApp {
+    let settings = Settings::from_layers(None, env.clone()).expect("test settings");
     let state = AppState::connect(settings).await.expect("connecting");
     let admin = Secret::generate();
     state
@@ -257,6 +265,20 @@ impl TestApp {
             request = request.header("Idempotency-Key", idempotency_key);
         }
         request.send().await.expect("request")
+    }
+
+    /// Submits without an Idempotency-Key; the error when no answer came.
+    pub async fn try_submit(
+        &self,
+        key: &str,
+        form: ApplicationForm,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.client
+            .post(self.url("/v1/applications"))
+            .bearer_auth(key)
+            .multipart(form.into_form())
+            .send()
+            .await
     }
 
     /// Submits a valid application as admin and returns its JSON.
@@ -427,8 +449,21 @@ impl TestApp {
         panic!("messages never reached the expected state: {items:#?}");
     }
 
+    /// Stops the server and starts a new one on the same database, store
+    /// and mail folder (with a new admin key), as after a restart.
+    pub async fn restart(mut self) -> TestApp {
+        self.halt().await;
+        let database = self._database.take();
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
+        start(std::mem::take(&mut self.env), database, dir).await
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    async fn halt(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

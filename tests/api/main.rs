@@ -3,6 +3,7 @@
 mod auth;
 mod careers;
 mod cli;
+mod faults;
 mod helpers;
 mod imports;
 mod indeed_apply;
