@@ -184,6 +184,9 @@ pub async fn purge(settings: Settings) -> anyhow::Result<()> {
     let grace = std::time::Duration::from_secs(state.settings.storage.orphan_grace_secs);
     let removed = crate::jobs::sweep::sweep_orphans(&state.db, &state.blobs, grace).await?;
     println!("removed {removed} unreferenced objects");
+    let mails =
+        crate::jobs::sweep::sweep_mail_files(&state.db, &state.settings.mail.dir, grace).await?;
+    println!("removed {mails} mail files of purged messages");
     Ok(())
 }
 

@@ -200,17 +200,30 @@ impl Policy {
         };
         let reference = clock_start.unwrap_or(facts.last_activity);
         let cap = reference + self.max_total;
-        let grants = facts
-            .extensions
+        // An erasure request beats every consent given before it, the
+        // talent-pool consent of the form included (given at intake, so
+        // always before): only an extension recorded after it counts again.
+        let erase = facts.erase_requested_at;
+        let grants: Vec<DateTime<Utc>> = match erase {
+            Some(erase) => facts
+                .extensions
+                .iter()
+                .copied()
+                .filter(|at| *at > erase)
+                .collect(),
+            None => facts
+                .extensions
+                .iter()
+                .copied()
+                .chain(clock_start.filter(|_| facts.talent_pool_consent))
+                .collect(),
+        };
+        let extended_until = grants
             .iter()
-            .copied()
-            .chain(clock_start.filter(|_| facts.talent_pool_consent));
-        let last_grant = grants.clone().max();
-        let extended_until = grants.map(|at| (at + self.extension).min(cap)).max();
-        let (rule, purge_after) = match (facts.erase_requested_at, extended_until) {
-            (Some(erase), _) if last_grant.is_none_or(|g| g < erase) => {
-                ("erasure".to_owned(), erase)
-            }
+            .map(|at| (*at + self.extension).min(cap))
+            .max();
+        let (rule, purge_after) = match (erase, extended_until) {
+            (Some(erase), None) => ("erasure".to_owned(), erase),
             (_, Some(until)) if until > base => ("consent".to_owned(), until),
             _ => (rule, base),
         };
@@ -425,6 +438,102 @@ mod tests {
         assert!(retention.is_due(at(171)));
         facts.extensions.push(at(172));
         assert_eq!(p.retention(&facts, at(172)).rule, "consent");
+    }
+
+    /// What can happen to an application after intake, in any order.
+    #[derive(Clone, Copy, Debug)]
+    enum Event {
+        Extension,
+        Erasure,
+        Decision,
+        Reopening,
+        JobClosed,
+        JobReopened,
+    }
+
+    fn permutations(items: &[Event]) -> Vec<Vec<Event>> {
+        if items.len() <= 1 {
+            return vec![items.to_vec()];
+        }
+        let mut all = Vec::new();
+        for i in 0..items.len() {
+            let mut rest = items.to_vec();
+            let first = rest.remove(i);
+            for mut tail in permutations(&rest) {
+                tail.insert(0, first);
+                all.push(tail);
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn an_erasure_beats_every_earlier_consent_in_every_order_of_events() {
+        use Event::*;
+        let p = policy();
+        let events = [
+            Extension,
+            Erasure,
+            Decision,
+            Reopening,
+            JobClosed,
+            JobReopened,
+        ];
+        let mut checked = 0;
+        for order in permutations(&events) {
+            // Also with the extension left out, and with an extension both
+            // before and after the erasure.
+            for extensions_after in [false, true] {
+                for talent_pool_consent in [false, true] {
+                    let mut facts = Facts {
+                        status: Some(New),
+                        job_country: "FR".into(),
+                        last_activity: at(0),
+                        talent_pool_consent,
+                        ..Facts::default()
+                    };
+                    for (i, event) in order.iter().enumerate() {
+                        let t = at(10 * (i as i64 + 1));
+                        match event {
+                            Extension => facts.extensions = vec![t],
+                            Erasure => facts.erase_requested_at = Some(t),
+                            Decision if !facts.status.unwrap().is_final() => {
+                                facts.status = Some(Rejected);
+                                facts.decided_at = Some(t);
+                            }
+                            Reopening if facts.status.unwrap().is_final() => {
+                                facts.status = Some(Screening);
+                                facts.decided_at = None;
+                                facts.reopened_at = Some(t);
+                            }
+                            JobClosed => facts.job_closed_at = Some(t),
+                            JobReopened => facts.job_closed_at = None,
+                            _ => {}
+                        }
+                        facts.last_activity = t;
+                    }
+                    let end = at(100);
+                    if extensions_after {
+                        facts.extensions.push(end);
+                    }
+                    let erase = facts.erase_requested_at.unwrap();
+                    let retention = p.retention(&facts, end);
+                    let later_consent = facts.extensions.iter().any(|g| *g > erase);
+                    if later_consent {
+                        assert_ne!(retention.rule, "erasure", "{order:?} {facts:?}");
+                    } else {
+                        assert_eq!(
+                            (retention.rule.as_str(), retention.purge_after),
+                            ("erasure", erase),
+                            "{order:?} pool={talent_pool_consent}"
+                        );
+                        assert!(retention.is_due(end));
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 720 * 4);
     }
 
     #[test]

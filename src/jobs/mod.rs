@@ -60,6 +60,11 @@ async fn sweep_periodically(state: AppState) {
             Ok(removed) => tracing::info!(removed, "orphan sweep finished"),
             Err(err) => tracing::warn!(error = format!("{err:#}"), "orphan sweep failed"),
         }
+        match sweep::sweep_mail_files(&state.db, &state.settings.mail.dir, grace).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "orphan mail files removed"),
+            Err(err) => tracing::warn!(error = format!("{err:#}"), "mail file sweep failed"),
+        }
     }
 }
 

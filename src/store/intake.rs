@@ -88,6 +88,12 @@ impl Unit for Admission {
                 .push(applications::insert_document(txn, application.id, document, now).await?);
         }
         if let Some(key) = &self.intake_key {
+            // An expired key the sweep has not reached yet is free again.
+            intake_key::Entity::delete_many()
+                .filter(intake_key::Column::KeyHash.eq(key.key_hash.as_str()))
+                .filter(intake_key::Column::ExpiresAt.lte(now))
+                .exec(txn)
+                .await?;
             intake_key::ActiveModel {
                 key_hash: Set(key.key_hash.clone()),
                 fingerprint: Set(key.fingerprint.clone()),

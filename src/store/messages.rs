@@ -303,3 +303,14 @@ impl Unit for Settle {
         Ok(gone)
     }
 }
+
+/// Which of these message ids exist.
+pub async fn existing_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Uuid>, DbErr> {
+    message::Entity::find()
+        .select_only()
+        .column(message::Column::Id)
+        .filter(message::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await
+}

@@ -370,14 +370,17 @@ async fn probe_until_healthy(inner: Weak<Inner>) {
     }
 }
 
-/// Runs a statement as a unit (tests and one-off maintenance).
-pub struct Statement(pub String);
+/// Runs one statement as a unit (tests and one-off maintenance); how many
+/// rows it changed.
+pub struct Execute(pub sea_orm::Statement);
 
-impl Unit for Statement {
-    type Output = ();
+impl Unit for Execute {
+    type Output = u64;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
-        txn.execute_unprepared(&self.0).await.map(|_| ())
+    async fn run(&self, txn: &DatabaseTransaction) -> Result<u64, DbErr> {
+        txn.execute_raw(self.0.clone())
+            .await
+            .map(|done| done.rows_affected())
     }
 }
 
@@ -476,10 +479,11 @@ mod tests {
             let (writer, db, _dir) = sqlite_writer(group_commits).await;
             writer.run(Insert("before")).await.unwrap();
             // Caps the file of the writer's current connection only.
-            writer
-                .run(Statement("PRAGMA max_page_count = 8".into()))
-                .await
-                .ok();
+            let cap = sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "PRAGMA max_page_count = 8",
+            );
+            writer.run(Execute(cap)).await.ok();
             let err = writer.run(Fill).await.unwrap_err();
             assert!(is_unavailable(&err), "{err}");
             assert!(!writer.healthy());

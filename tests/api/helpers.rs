@@ -80,15 +80,12 @@ pub async fn spawn_app_with(overrides: Overrides<'_>) -> TestApp {
             env.push(var("storage.url", &format!("file://{}", objects.display())));
         }
     }
-    match std::env::var("TEST_SMTP_URL") {
-        Ok(smtp_url) => {
-            env.push(var("mail.transport", "smtp"));
-            env.push(var("mail.smtp_url", &smtp_url));
-        }
-        Err(_) => {
-            let outbox = dir.path().join("outbox");
-            env.push(var("mail.dir", &outbox.display().to_string()));
-        }
+    // The file transport's folder is the test's own, whatever the transport.
+    let outbox = dir.path().join("outbox");
+    env.push(var("mail.dir", &outbox.display().to_string()));
+    if let Ok(smtp_url) = std::env::var("TEST_SMTP_URL") {
+        env.push(var("mail.transport", "smtp"));
+        env.push(var("mail.smtp_url", &smtp_url));
     }
     env.extend(overrides.iter().map(|(k, v)| var(k, v)));
     start(env, database, dir).await

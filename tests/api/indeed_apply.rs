@@ -3,6 +3,7 @@
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use hmac::{Hmac, KeyInit, Mac};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -298,5 +299,74 @@ async fn an_indeed_job_id_belongs_to_one_job_and_can_be_cleared() {
     let cleared: Value = cleared.json().await.unwrap();
     assert!(cleared["external_ids"].get("indeed").is_none(), "{cleared}");
     job_with_indeed_id(&app, "ind-42").await;
+    app.stop().await;
+}
+
+/// Erased (by an admin, or by the purge) means erased: Indeed delivering the
+/// same application again stores nothing, and the tombstone that knows it
+/// holds no personal data.
+#[tokio::test]
+async fn a_redelivery_after_erasure_or_purge_stores_nothing() {
+    let app = indeed_app(&[
+        ("retention.after_inactivity", "1s"),
+        ("retention.purge_interval", "1h"),
+    ])
+    .await;
+    let job = job_with_indeed_id(&app, "indeed-job-9").await;
+    let cv = pdf(3000, 4);
+    let first = payload("indeed-app-erased", "indeed-job-9", &cv);
+    let created = post_signed(&app, &first).await;
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().await.unwrap()["application_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let erased = app
+        .client
+        .delete(app.url(&format!("/v1/applications/{id}")))
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), 200);
+    for _ in 0..2 {
+        let again = post_signed(&app, &first).await;
+        assert_eq!(again.status(), 200);
+        assert_eq!(again.json::<Value>().await.unwrap()["application_id"], id);
+    }
+    assert_nothing_stored(&app).await;
+
+    // The same through the scheduled purge.
+    let second = payload("indeed-app-purged", &job, &cv);
+    assert_eq!(post_signed(&app, &second).await.status(), 201);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let purged = applicant_vault::jobs::purge::run(&app.state, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(purged.applications, 1);
+    assert_eq!(post_signed(&app, &second).await.status(), 200);
+    assert_nothing_stored(&app).await;
+
+    // What remains is keyed hashes and ids: no name, address, phone or id of Indeed's.
+    let rows = app
+        .state
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.state.db.get_database_backend(),
+            "SELECT key_hash, fingerprint, application_id FROM intake_keys",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    let dump = format!("{rows:?}");
+    for personal in [
+        "Ada",
+        "ada@example.com",
+        "7946",
+        "indeed-app-erased",
+        "indeed-app-purged",
+    ] {
+        assert!(!dump.contains(personal), "{personal} in {dump}");
+    }
     app.stop().await;
 }

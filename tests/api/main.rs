@@ -19,3 +19,4 @@ mod purge;
 mod reads;
 mod retention;
 mod smtp_sink;
+mod trust;

@@ -386,12 +386,29 @@ async fn the_preview_and_the_dry_run_list_what_will_go_and_why() {
         )
         .await
         .unwrap();
+    // And mail files of messages that are gone (a crash between a purge's
+    // commit and its deletions), and temporary files a crash left.
+    let mail_dir = std::path::PathBuf::from(&app.state.settings.mail.dir);
+    std::fs::create_dir_all(&mail_dir).unwrap();
+    let stray_mail = mail_dir.join(format!("{}.eml", uuid::Uuid::now_v7()));
+    let stray_temp = mail_dir.join(".tmpXYZ123");
+    for file in [&stray_mail, &stray_temp] {
+        std::fs::write(file, "To: someone@example.com\r\n\r\nHello").unwrap();
+    }
+    let kept_before = std::fs::read_dir(&mail_dir).unwrap().count() - 2;
     let swept = purge_cli(&app, &[])
         .env("APPLICANT_VAULT__STORAGE__ORPHAN_GRACE_SECS", "0")
         .output()
         .unwrap();
     let said = String::from_utf8(swept.stdout).unwrap();
     assert!(said.contains("removed 1 unreferenced objects"), "{said}");
+    assert!(said.contains("removed 2 mail files"), "{said}");
+    assert!(!stray_mail.exists() && !stray_temp.exists());
+    assert_eq!(
+        std::fs::read_dir(&mail_dir).unwrap().count(),
+        kept_before,
+        "the mail of living applications stays"
+    );
     assert!(!app.object_keys().await.contains(&stray));
     assert_eq!(
         app.object_keys().await.len(),
@@ -518,7 +535,11 @@ async fn dump_database(app: &TestApp) -> String {
 
 #[tokio::test]
 async fn nothing_personal_stays_after_a_purge() {
-    let app = spawn_app_with(&[("retention.after_inactivity", "1s")]).await;
+    let app = spawn_app_with(&[
+        ("retention.after_inactivity", "3s"),
+        ("retention.purge_interval", "1h"),
+    ])
+    .await;
     let job = app.create_job("FR").await;
     let (name, email, phone) = ("Grace Hopperton", "grace.h@example.org", "+1 555 010 9999");
     let cv = pdf(50_000, 77);
@@ -548,15 +569,38 @@ async fn nothing_personal_stays_after_a_purge() {
         &json!({ "reason": "keep" }),
     )
     .await;
+    // The acknowledgment and a reminder (with its live link) go out first.
+    let done = applicant_vault::jobs::purge::run(&app.state, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!((done.applications, done.reminded), (0, 1));
+    app.messages_until(&id, |items| {
+        items.len() == 2 && items.iter().all(|m| m["status"] == "sent")
+    })
+    .await;
+    let mails_before = mail_files(&app);
+    if std::env::var("TEST_SMTP_URL").is_err() {
+        assert!(
+            mails_before.iter().any(|text| text.contains(email))
+                && mails_before.iter().any(|text| text.contains("/consent/")),
+            "the file transport wrote both mails"
+        );
+    }
     let before = dump_database(&app).await;
     assert!(before.contains(email) && before.contains(name) && before.contains(phone));
 
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let done = applicant_vault::jobs::purge::run(&app.state, &|_| {})
         .await
         .unwrap();
     assert_eq!(done.applications, 1);
 
+    // The mail files of the file transport went with the rest.
+    for text in mail_files(&app) {
+        for secret in [name, email, "/consent/"] {
+            assert!(!text.contains(secret), "{secret:?} stayed in a mail file");
+        }
+    }
     let after = dump_database(&app).await;
     for secret in [name, email, phone, "grace.h", "Hopperton"] {
         assert!(!after.contains(secret), "{secret:?} stayed:\n{after}");
@@ -594,6 +638,26 @@ async fn nothing_personal_stays_after_a_purge() {
         );
     }
     app.stop().await;
+}
+
+/// Every file under the mail folder, as text.
+fn mail_files(app: &TestApp) -> Vec<String> {
+    fn walk(dir: &std::path::Path, into: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, into);
+            } else {
+                into.push(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned());
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        std::path::Path::new(&app.state.settings.mail.dir),
+        &mut files,
+    );
+    files
 }
 
 /// The purge command with the test app's settings.

@@ -236,3 +236,87 @@ async fn holds_and_recorded_consents_change_the_schedule_and_are_on_the_history(
     .await;
     app.stop().await;
 }
+
+/// The talent-pool consent of the form, an erasure asked for afterwards, and
+/// status moves after that: the erasure holds. Only a consent recorded after
+/// it, with evidence, keeps the application again.
+#[tokio::test]
+async fn an_erasure_is_not_undone_by_the_talent_pool_consent_or_later_moves() {
+    let app = spawn_app_with(&[
+        ("retention.after_decision", "10d"),
+        ("consent.extension", "100d"),
+        ("consent.max_total", "200d"),
+    ])
+    .await;
+    let job = app.create_job("FR").await;
+    let id = app
+        .submit_ok(
+            ApplicationForm::new(&job, "pool@example.com").set("talent_pool_consent", "true"),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let consents = format!("/v1/applications/{id}/consents");
+    let erasure = app
+        .send_json(
+            Method::POST,
+            &app.admin_key,
+            &consents,
+            &json!({ "kind": "erasure", "evidence": "asked by phone" }),
+        )
+        .await;
+    assert_eq!(erasure.status(), 201);
+    let erased_at = erasure.json::<Value>().await.unwrap()["granted_at"].clone();
+    let status = format!("/v1/applications/{id}/status");
+    for (to, reason) in [
+        ("withdrawn", None),
+        ("screening", Some("reopened")),
+        ("rejected", None),
+    ] {
+        let mut body = json!({ "status": to });
+        if let Some(reason) = reason {
+            body["reason"] = reason.into();
+        }
+        let moved = app
+            .send_json(Method::POST, &app.admin_key, &status, &body)
+            .await;
+        assert_eq!(moved.status(), 200, "{to}");
+        let moved: Value = moved.json().await.unwrap();
+        assert_eq!(moved["retention"]["rule"], "erasure", "after {to}");
+        assert_eq!(
+            chrono::DateTime::parse_from_rfc3339(moved["purge_after"].as_str().unwrap()).unwrap(),
+            chrono::DateTime::parse_from_rfc3339(erased_at.as_str().unwrap()).unwrap(),
+            "after {to}"
+        );
+    }
+    // Closing the job changes nothing either.
+    let closed = app
+        .send_json(
+            Method::PATCH,
+            &app.admin_key,
+            &format!("/v1/jobs/{job}"),
+            &json!({ "status": "closed" }),
+        )
+        .await;
+    assert_eq!(closed.status(), 200);
+    let read = app
+        .get_json(&app.admin_key, &format!("/v1/applications/{id}"))
+        .await;
+    assert_eq!(read["retention"]["rule"], "erasure");
+    // A consent given after the erasure, with evidence, keeps it again.
+    let again = app
+        .send_json(
+            Method::POST,
+            &app.admin_key,
+            &consents,
+            &json!({ "kind": "extension", "evidence": "candidate wrote on 2 May to stay" }),
+        )
+        .await;
+    assert_eq!(again.status(), 201);
+    let read = app
+        .get_json(&app.admin_key, &format!("/v1/applications/{id}"))
+        .await;
+    assert_eq!(read["retention"]["rule"], "consent");
+    app.stop().await;
+}
