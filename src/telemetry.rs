@@ -12,24 +12,3 @@ pub fn init() {
         .with_target(false)
         .try_init();
 }
-
-/// Logs each request by method, path (ids only: query strings may hold
-/// names or emails, so they are left out), status and duration.
-pub async fn log_request<E: poem::Endpoint>(
-    next: E,
-    req: poem::Request,
-) -> poem::Result<poem::Response> {
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let started = std::time::Instant::now();
-    let result = next.get_response(req).await;
-    let status = result.status();
-    tracing::info!(
-        %method,
-        path,
-        status = status.as_u16(),
-        duration_ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
-    Ok(result)
-}

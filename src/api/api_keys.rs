@@ -5,7 +5,11 @@ use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
-use super::{ApiTags, auth::ApiKey, text::Text};
+use super::{
+    ApiTags,
+    auth::{Admins, Auth},
+    text::Text,
+};
 use crate::{
     app::AppState,
     domain::keys::{Role, Secret},
@@ -84,8 +88,11 @@ enum RevokeKeyResponse {
 impl ApiKeysApi {
     /// List keys. Roles: admin.
     #[oai(path = "/v1/api-keys", method = "get", operation_id = "list_api_keys")]
-    async fn list(&self, state: Data<&AppState>, auth: ApiKey) -> ApiResult<Json<Vec<ApiKeyInfo>>> {
-        auth.0.require(&[Role::Admin])?;
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        _auth: Auth<Admins>,
+    ) -> ApiResult<Json<Vec<ApiKeyInfo>>> {
         let keys = store::api_keys::list(&state.db).await?;
         Ok(Json(keys.into_iter().map(ApiKeyInfo::from).collect()))
     }
@@ -99,11 +106,10 @@ impl ApiKeysApi {
     async fn create(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Admins>,
         body: Json<NewApiKey>,
     ) -> ApiResult<CreateKeyResponse> {
         let caller = auth.0;
-        caller.require(&[Role::Admin])?;
         let body = body.0;
         let name = crate::domain::fields::required_text("name", &body.name, 100)?;
         let secret = Secret::generate();
@@ -136,11 +142,10 @@ impl ApiKeysApi {
     async fn revoke(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Admins>,
         id: Path<Uuid>,
     ) -> ApiResult<RevokeKeyResponse> {
         let caller = auth.0;
-        caller.require(&[Role::Admin])?;
         if id.0 == caller.key_id {
             return Err(ApiError::conflict(
                 "a key cannot revoke itself; revoke it with another admin key",

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
-    auth::{ApiKey, RECRUITERS},
+    auth::{Admins, Auth, CareersPage, Recruiters},
     intake::{self, ApplicationForm, SubmitResponse},
     page_limit,
     retention::PurgeReceipt,
@@ -26,7 +26,6 @@ use crate::{
     domain::{
         fields::{self, Email},
         imports::Provenance,
-        keys::Role,
         status::ApplicationStatus,
     },
     error::{ApiError, ApiResult},
@@ -263,7 +262,7 @@ impl ApplicationsApi {
     async fn submit(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<CareersPage>,
         form: ApplicationForm,
         /// Makes a retried submission answer the first result instead of a duplicate.
         #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 200))]
@@ -282,7 +281,7 @@ impl ApplicationsApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         job_id: Query<Option<Uuid>>,
         status: Query<Option<ApplicationStatus>>,
         /// Part of the candidate's name or email, any case.
@@ -296,7 +295,6 @@ impl ApplicationsApi {
         cursor: Query<Option<Uuid>>,
     ) -> ApiResult<Json<ApplicationPage>> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         let limit = page_limit(limit.0);
         let filter = ListFilter {
             job_id: job_id.0,
@@ -333,11 +331,10 @@ impl ApplicationsApi {
     async fn get(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
     ) -> ApiResult<ApplicationResponse> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         let record = store::applications::get(&state.db, id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
@@ -366,11 +363,10 @@ impl ApplicationsApi {
     async fn erase(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Admins>,
         id: Path<Uuid>,
     ) -> ApiResult<Json<PurgeReceipt>> {
         let caller = auth.0;
-        caller.require(&[Role::Admin])?;
         let receipt = crate::jobs::purge::erase_now(&state, id.0, caller.actor())
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
@@ -388,12 +384,11 @@ impl ApplicationsApi {
     async fn update(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
         body: Json<ApplicationPatch>,
     ) -> ApiResult<ApplicationResponse> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         let patch = body.0;
         let changes = Rectification {
             full_name: patch

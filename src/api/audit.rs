@@ -5,10 +5,13 @@ use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
 use uuid::Uuid;
 
-use super::{ApiTags, auth::ApiKey, page_limit};
+use super::{
+    ApiTags,
+    auth::{Admins, Auth},
+    page_limit,
+};
 use crate::{
     app::AppState,
-    domain::keys::Role,
     error::ApiResult,
     store::{self, audit::AuditFilter, entity::audit_event},
 };
@@ -62,14 +65,13 @@ impl AuditApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        _auth: Auth<Admins>,
         application_id: Query<Option<Uuid>>,
         /// Page size, 1 to 200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u64>>,
         cursor: Query<Option<Uuid>>,
     ) -> ApiResult<Json<AuditPage>> {
-        auth.0.require(&[Role::Admin])?;
         let limit = page_limit(limit.0);
         let events = store::audit::list(
             &state.db,

@@ -1,9 +1,15 @@
 //! Bearer API keys: who is calling, with which role, and whether they may.
+//! Each operation takes an [`Auth`] of the roles it accepts, so the key and
+//! its role are checked before anything else of the request is read: a
+//! missing, unknown or forbidden key never makes the service read a body.
 
-use std::{net::IpAddr, time::Instant};
+use std::{marker::PhantomData, time::Instant};
 
-use poem::Request;
-use poem_openapi::{SecurityScheme, auth::Bearer};
+use poem::{Request, RequestBody, http::header};
+use poem_openapi::{
+    ApiExtractor, ApiExtractorType, ExtractParamOptions,
+    registry::{MetaSecurityScheme, Registry},
+};
 use uuid::Uuid;
 
 use crate::{
@@ -13,14 +19,48 @@ use crate::{
     store::{self, audit::Actor},
 };
 
-/// An API key sent as `Authorization: Bearer KEY`. Each operation lists the
-/// roles it accepts in its description.
-#[derive(SecurityScheme)]
-#[oai(ty = "bearer", checker = "authenticate")]
-pub struct ApiKey(pub Caller);
+/// Who may call an operation.
+pub trait Allowed: Send + Sync + 'static {
+    const ROLES: &'static [Role];
+    /// Whether a publishable key (one in page code) may call it.
+    const FROM_PAGE: bool = false;
+}
 
-/// The roles that run the recruitment procedure.
-pub const RECRUITERS: &[Role] = &[Role::Recruiter, Role::Admin];
+/// Recruiters and admins: the recruitment procedure.
+pub struct Recruiters;
+impl Allowed for Recruiters {
+    const ROLES: &'static [Role] = &[Role::Recruiter, Role::Admin];
+}
+
+/// Admins only.
+pub struct Admins;
+impl Allowed for Admins {
+    const ROLES: &'static [Role] = &[Role::Admin];
+}
+
+/// What a careers page does in the browser: publishable keys too.
+pub struct CareersPage;
+impl Allowed for CareersPage {
+    const ROLES: &'static [Role] = &[Role::CareersSite, Role::Admin];
+    const FROM_PAGE: bool = true;
+}
+
+/// Listing jobs: the careers page (publishable keys too) and staff.
+pub struct JobBoard;
+impl Allowed for JobBoard {
+    const ROLES: &'static [Role] = &[Role::CareersSite, Role::Recruiter, Role::Admin];
+    const FROM_PAGE: bool = true;
+}
+
+/// Reading one job: the careers site's back end and staff.
+pub struct JobReaders;
+impl Allowed for JobReaders {
+    const ROLES: &'static [Role] = &[Role::CareersSite, Role::Recruiter, Role::Admin];
+}
+
+/// An API key sent as `Authorization: Bearer KEY`, checked for the roles of
+/// `A`. Each operation lists the roles it accepts in its description.
+pub struct Auth<A: Allowed>(pub Caller, PhantomData<A>);
 
 /// The authenticated caller.
 #[derive(Clone, Debug)]
@@ -32,11 +72,66 @@ pub struct Caller {
     pub on_behalf_of: Option<String>,
 }
 
-async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
+const SCHEME: &str = "ApiKey";
+
+impl<'a, A: Allowed> ApiExtractor<'a> for Auth<A> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        registry.create_security_scheme(
+            SCHEME,
+            MetaSecurityScheme {
+                ty: "http",
+                description: Some(
+                    "An API key sent as `Authorization: Bearer KEY`. Each operation lists \
+                     the roles it accepts in its description.",
+                ),
+                name: None,
+                key_in: None,
+                scheme: Some("bearer"),
+                bearer_format: None,
+                flows: None,
+                openid_connect_url: None,
+            },
+        );
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![SCHEME]
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let caller = authenticate(request).await?;
+        if caller.publishable && !A::FROM_PAGE {
+            return Err(ApiError::forbidden(
+                "a publishable key may only list jobs, read imports and submit applications",
+            )
+            .into());
+        }
+        caller.require(A::ROLES)?;
+        Ok(Self(caller, PhantomData))
+    }
+}
+
+fn bearer_token(req: &Request) -> Option<&str> {
+    let value = req.header(header::AUTHORIZATION)?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+async fn authenticate(req: &Request) -> poem::Result<Caller> {
     let state = req
         .data::<AppState>()
         .expect("AppState is attached to every route");
-    let key = store::api_keys::find_active_by_secret(&state.db, &bearer.token)
+    let token = bearer_token(req).ok_or_else(ApiError::unauthorized)?;
+    let key = store::api_keys::find_active_by_secret(&state.db, token)
         .await
         .map_err(ApiError::from)?
         .ok_or_else(ApiError::unauthorized)?;
@@ -45,7 +140,7 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
         .parse::<Role>()
         .map_err(|_| ApiError::unauthorized())?;
     if key.publishable {
-        let client = client_ip(req, &state.settings.careers.client_ip_header);
+        let client = state.client_address.of(req);
         let verdict = state
             .limiter
             .lock()
@@ -68,33 +163,9 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     })
 }
 
-/// The client's address: the last entry of the configured proxy header, else the peer.
-pub(super) fn client_ip(req: &Request, header: &str) -> Option<IpAddr> {
-    if !header.is_empty()
-        && let Some(ip) = req
-            .header(header)
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse().ok())
-    {
-        return Some(ip);
-    }
-    req.remote_addr().as_socket_addr().map(|addr| addr.ip())
-}
-
 impl Caller {
-    /// Allows the listed roles; a publishable key may do nothing here.
-    pub fn require(&self, roles: &[Role]) -> ApiResult<()> {
-        if self.publishable {
-            return Err(ApiError::forbidden(
-                "a publishable key may only list jobs, read imports and submit applications",
-            ));
-        }
-        self.require_from_page(roles)
-    }
-
-    /// Allows the listed roles, publishable keys included (operations a
-    /// careers page calls from the browser).
-    pub fn require_from_page(&self, roles: &[Role]) -> ApiResult<()> {
+    /// Allows the listed roles.
+    fn require(&self, roles: &[Role]) -> ApiResult<()> {
         if roles.contains(&self.role) {
             Ok(())
         } else {

@@ -8,10 +8,13 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use super::{ApiTags, auth::ApiKey};
+use super::{
+    ApiTags,
+    auth::{Auth, Recruiters},
+};
 use crate::{
     app::AppState,
-    domain::{keys::Role, sniff::FileType},
+    domain::sniff::FileType,
     error::{ApiError, ApiResult},
     store::{self, audit::Access},
 };
@@ -71,12 +74,11 @@ impl DocumentsApi {
     async fn download(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
         document_id: Path<Uuid>,
     ) -> ApiResult<DocumentBody> {
         let caller = auth.0;
-        caller.require(&[Role::Recruiter, Role::Admin])?;
         let document = store::applications::get_document(&state.db, id.0, document_id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("document"))?;

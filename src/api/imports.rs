@@ -5,10 +5,13 @@ use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
-use super::{ApiTags, auth::ApiKey};
+use super::{
+    ApiTags,
+    auth::{Auth, CareersPage},
+};
 use crate::{
     app::AppState,
-    domain::{imports::Provider, keys::Role},
+    domain::imports::Provider,
     error::{ApiError, ApiResult},
     store::{self, audit::Access, entity::oauth_import},
 };
@@ -71,11 +74,10 @@ impl ImportsApi {
     async fn get(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<CareersPage>,
         id: Path<Uuid>,
     ) -> ApiResult<ImportResponse> {
         let caller = auth.0;
-        caller.require_from_page(&[Role::CareersSite, Role::Admin])?;
         let import = store::imports::find_import(&state.db, id.0, Utc::now())
             .await?
             .ok_or_else(|| ApiError::not_found("import"))?;

@@ -20,7 +20,7 @@ use crate::{
     domain::{
         fields::{self, Email},
         imports::{Provenance, Provider},
-        keys::{HashKey, Role},
+        keys::HashKey,
         sniff::DocumentKind,
         status::JobStatus,
     },
@@ -104,7 +104,6 @@ pub(super) async fn submit(
     form: ApplicationForm,
     idempotency_key: Option<String>,
 ) -> ApiResult<SubmitResponse> {
-    caller.require_from_page(&[Role::CareersSite, Role::Admin])?;
     let ApplicationForm {
         job_id,
         full_name,

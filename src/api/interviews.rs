@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{
     ApiTags,
     applications::existing,
-    auth::{ApiKey, RECRUITERS},
+    auth::{Auth, Recruiters},
     messages::message_domain,
     not_null,
     text::Text,
@@ -227,11 +227,10 @@ impl InterviewsApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
     ) -> ApiResult<Json<Interviews>> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         existing(&state.db, id.0).await?;
         let interviews = store::interviews::list(&state.db, id.0).await?;
         state
@@ -257,12 +256,11 @@ impl InterviewsApi {
     async fn create(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
         body: Json<NewInterview>,
     ) -> ApiResult<InterviewCreated> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         let body = body.0;
         let plan = checked(InterviewPlan {
             starts_at: body.starts_at,
@@ -299,13 +297,12 @@ impl InterviewsApi {
     async fn update(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
         interview_id: Path<Uuid>,
         body: Json<InterviewPatch>,
     ) -> ApiResult<Json<Interview>> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         let changes = body.0.changes()?;
         let updated = state
             .writer
@@ -330,12 +327,11 @@ impl InterviewsApi {
     async fn ics(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
         interview_id: Path<Uuid>,
     ) -> ApiResult<IcsResponse> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         let interview = store::interviews::find(&state.db, id.0, interview_id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("interview"))?;

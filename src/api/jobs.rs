@@ -10,7 +10,13 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use super::{ApiTags, auth::ApiKey, country::CountryCode, not_null, page_limit, text::Text};
+use super::{
+    ApiTags,
+    auth::{Auth, JobBoard, JobReaders, Recruiters},
+    country::CountryCode,
+    not_null, page_limit,
+    text::Text,
+};
 use crate::{
     app::AppState,
     domain::{fields, keys::Role, status::JobStatus},
@@ -151,7 +157,7 @@ impl JobsApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<JobBoard>,
         status: Query<Option<JobStatus>>,
         /// Page size, 1 to 200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
@@ -160,7 +166,6 @@ impl JobsApi {
         cursor: Query<Option<Uuid>>,
     ) -> ApiResult<Json<JobPage>> {
         let caller = auth.0;
-        caller.require_from_page(&[Role::CareersSite, Role::Recruiter, Role::Admin])?;
         let status = match caller.role {
             Role::CareersSite => Some(JobStatus::Open),
             _ => status.0,
@@ -181,10 +186,9 @@ impl JobsApi {
     async fn create(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        _auth: Auth<Recruiters>,
         body: Json<NewJob>,
     ) -> ApiResult<CreateJobResponse> {
-        auth.0.require(&[Role::Recruiter, Role::Admin])?;
         let body = body.0;
         let new = store::jobs::NewJob {
             title: fields::required_text("title", &body.title, 200)?,
@@ -210,11 +214,10 @@ impl JobsApi {
     async fn get(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<JobReaders>,
         id: Path<Uuid>,
     ) -> ApiResult<JobResponse> {
         let caller = auth.0;
-        caller.require(&[Role::CareersSite, Role::Recruiter, Role::Admin])?;
         let job = store::jobs::get(&state.db, id.0)
             .await?
             .filter(|job| {
@@ -229,11 +232,10 @@ impl JobsApi {
     async fn update(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        _auth: Auth<Recruiters>,
         id: Path<Uuid>,
         body: Json<JobPatch>,
     ) -> ApiResult<JobResponse> {
-        auth.0.require(&[Role::Recruiter, Role::Admin])?;
         let body = body.0;
         let changes = store::jobs::JobChanges {
             title: body

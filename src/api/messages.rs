@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{
     ApiTags,
     applications::existing,
-    auth::{ApiKey, RECRUITERS},
+    auth::{Auth, Recruiters},
     not_null,
     text::Text,
 };
@@ -120,11 +120,10 @@ impl MessagesApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
     ) -> ApiResult<Json<Messages>> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         existing(&state.db, id.0).await?;
         let messages = store::messages::list(&state.db, id.0).await?;
         state
@@ -151,12 +150,11 @@ impl MessagesApi {
     async fn create(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
         body: Json<MessageDraft>,
     ) -> ApiResult<MessageCreated> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         let draft = body.0;
         let subject = fields::required_text("subject", &draft.subject, MAX_SUBJECT)?;
         let text = fields::required_long_text("body", &draft.body, MAX_BODY)?;

@@ -4,7 +4,6 @@ pub mod api_keys;
 pub mod applications;
 pub mod audit;
 pub mod auth;
-pub mod consent_pages;
 pub mod country;
 pub mod documents;
 pub mod health;

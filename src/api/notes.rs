@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{
     ApiTags,
     applications::existing,
-    auth::{ApiKey, RECRUITERS},
+    auth::{Auth, Recruiters},
     text::Text,
 };
 use crate::{
@@ -94,11 +94,10 @@ impl NotesApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
     ) -> ApiResult<Json<Notes>> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         existing(&state.db, id.0).await?;
         let notes = store::notes::list(&state.db, id.0).await?;
         state
@@ -125,12 +124,11 @@ impl NotesApi {
     async fn create(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
         body: Json<NoteBody>,
     ) -> ApiResult<NoteCreated> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         let note = state
             .writer
             .run(CreateNote {
@@ -153,13 +151,12 @@ impl NotesApi {
     async fn update(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
         note_id: Path<Uuid>,
         body: Json<NoteBody>,
     ) -> ApiResult<Json<Note>> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         let note = state
             .writer
             .run(UpdateNote {
@@ -182,12 +179,11 @@ impl NotesApi {
     async fn delete(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
         note_id: Path<Uuid>,
     ) -> ApiResult<NoteDeleted> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         let deleted = state
             .writer
             .run(DeleteNote {

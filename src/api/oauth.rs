@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 use uuid::Uuid;
 
-use super::{ApiTags, auth::client_ip};
+use super::ApiTags;
 use crate::{
     app::AppState,
     config::ProviderSettings,
@@ -99,7 +99,7 @@ impl OAuthApi {
         let settings = provider_settings(&state, provider)?;
         // Anyone can start a sign-in; each keeps a row for a while, so
         // starts count against the careers site's per-address limit.
-        let client = client_ip(req, &state.settings.careers.client_ip_header);
+        let client = state.client_address.of(req);
         let verdict = state
             .limiter
             .lock()

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{
     ApiTags,
     applications::{Application, existing},
-    auth::{ApiKey, RECRUITERS},
+    auth::{Auth, Recruiters},
     text::Text,
 };
 use crate::{
@@ -77,12 +77,11 @@ impl PipelineApi {
     async fn move_status(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
         body: Json<StatusMove>,
     ) -> ApiResult<MoveResponse> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         let reason = fields::long_text("reason", body.0.reason.as_deref(), 2000)?;
         let to = body.0.status;
         let outcome = state
@@ -119,11 +118,10 @@ impl PipelineApi {
     async fn history(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
     ) -> ApiResult<Json<History>> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         existing(&state.db, id.0).await?;
         let changes = store::pipeline::status_changes(&state.db, id.0).await?;
         // Status reasons may speak of the candidate: reading them is an access.

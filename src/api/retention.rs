@@ -15,13 +15,13 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
-    auth::{ApiKey, RECRUITERS},
+    auth::{Admins, Auth, Recruiters},
     not_null, page_limit,
     text::Text,
 };
 use crate::{
     app::AppState,
-    domain::{fields, keys::Role, retention::ConsentKind, status::ApplicationStatus},
+    domain::{fields, retention::ConsentKind, status::ApplicationStatus},
     error::{ApiError, ApiResult},
     store::{
         self,
@@ -101,12 +101,11 @@ impl RetentionApi {
     async fn place(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Admins>,
         id: Path<Uuid>,
         body: Json<HoldRequest>,
     ) -> ApiResult<Json<LegalHold>> {
         let caller = auth.0;
-        caller.require(&[Role::Admin])?;
         let reason = fields::required_long_text("reason", &body.0.reason, MAX_REASON)?;
         let hold = state
             .writer
@@ -139,11 +138,10 @@ impl RetentionApi {
     async fn lift(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Admins>,
         id: Path<Uuid>,
     ) -> ApiResult<HoldLifted> {
         let caller = auth.0;
-        caller.require(&[Role::Admin])?;
         let lifted = state
             .writer
             .run(LiftHold {
@@ -170,12 +168,11 @@ impl RetentionApi {
     async fn consent(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Recruiters>,
         id: Path<Uuid>,
         body: Json<ConsentRequest>,
     ) -> ApiResult<ConsentRecorded> {
         let caller = auth.0;
-        caller.require(RECRUITERS)?;
         let evidence = fields::required_long_text("evidence", &body.0.evidence, MAX_REASON)?;
         let kind = not_null("kind", body.0.kind)?.unwrap_or_default();
         let consent = state
@@ -211,14 +208,13 @@ impl RetentionApi {
     async fn receipts(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        _auth: Auth<Admins>,
         /// Page size, 1 to 200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<Uuid>>,
     ) -> ApiResult<Json<ReceiptPage>> {
-        auth.0.require(&[Role::Admin])?;
         let limit = page_limit(limit.0);
         let rows = store::purge::receipts(&state.db, cursor.0, limit).await?;
         let next_cursor = (rows.len() as u64 == limit)
@@ -242,7 +238,7 @@ impl RetentionApi {
     async fn preview(
         &self,
         state: Data<&AppState>,
-        auth: ApiKey,
+        auth: Auth<Admins>,
         #[oai(validator(max_length = 20))] within: Query<Option<String>>,
         /// Page size, 1 to 200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
@@ -252,7 +248,6 @@ impl RetentionApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<PreviewPage>> {
         let caller = auth.0;
-        caller.require(&[Role::Admin])?;
         let within = match within.0.as_deref() {
             None => chrono::TimeDelta::days(30),
             Some(text) => fields::window("within", text)?,

@@ -25,6 +25,7 @@ pub mod imports;
 pub mod interview;
 pub mod keys;
 pub mod message;
+pub mod net;
 pub mod rate_limit;
 pub mod retention;
 pub mod signature;

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use poem::{
     Response, handler,
     http::StatusCode,
@@ -14,6 +14,7 @@ use poem::{
 };
 use serde::Deserialize;
 
+use super::{date, error_page, escape, page};
 use crate::{
     app::AppState,
     domain::keys::hash_secret,
@@ -97,11 +98,7 @@ pub async fn act(
     form: Option<Form<ActionForm>>,
 ) -> Response {
     let Some(Form(ActionForm { action })) = form else {
-        return page(
-            StatusCode::BAD_REQUEST,
-            "Not understood",
-            "<h1>Not understood</h1><p>Please use the buttons on the page the link in your email opens.</p>",
-        );
+        return error_page(StatusCode::BAD_REQUEST);
     };
     let Some(token_hash) = token_hash(&token) else {
         return not_found();
@@ -146,46 +143,5 @@ fn not_found() -> Response {
 
 fn unavailable(err: &sea_orm::DbErr) -> Response {
     tracing::error!(error = %err, "consent page failed");
-    page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Please try again",
-        "<h1>Please try again later</h1><p>We could not record your choice just now.</p>",
-    )
-}
-
-fn date(at: DateTime<Utc>) -> String {
-    at.format("%-d %B %Y").to_string()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-/// A small, self-contained page; the link's token must not leak through a
-/// referrer, a cache or a frame.
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>\
-         body{{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}\
-         button{{font-size:1rem;padding:.75rem 1rem;margin:.5rem 0;width:100%;border-radius:.4rem;\
-         border:1px solid #245;background:#245;color:#fff}}\
-         button.secondary{{background:#fff;color:#245}}</style></head><body>{body}</body></html>"
-    );
-    Response::builder()
-        .status(status)
-        .content_type("text/html; charset=utf-8")
-        .header("Cache-Control", "no-store")
-        .header("Referrer-Policy", "no-referrer")
-        .header("X-Frame-Options", "DENY")
-        .header(
-            "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        )
-        .body(html)
+    error_page(StatusCode::SERVICE_UNAVAILABLE)
 }
