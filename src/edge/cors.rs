@@ -45,7 +45,13 @@ pub async fn careers_cors<E: Endpoint>(
     req: Request,
     origins: Arc<CareersOrigins>,
 ) -> poem::Result<Response> {
-    let Some(method) = careers_method(req.uri().path()) else {
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let Some(method) =
+        careers_method(req.uri().path()).filter(|method| preflight || req.method() == *method)
+    else {
         return next.call(req).await.map(IntoResponse::into_response);
     };
     let origin = req

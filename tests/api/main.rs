@@ -3,6 +3,7 @@
 mod auth;
 mod careers;
 mod cli;
+mod edge;
 mod faults;
 mod helpers;
 mod imports;
