@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::Context;
-use poem::{EndpointExt, Response, Route, endpoint::make_sync, web::Html};
+use poem::{EndpointExt, Response, Route, endpoint::make_sync, http::StatusCode, web::Html};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -123,7 +123,17 @@ pub fn routes(state: AppState) -> impl poem::Endpoint {
                         .body(spec_json.clone())
                 }),
             )
-            .nest("/docs", make_sync(move |_| docs.clone())),
+            .nest("/docs", make_sync(move |_| docs.clone()))
+            // Browsers ask for it on every page; the service has no icon.
+            .at(
+                "/favicon.ico",
+                make_sync(|_| {
+                    Response::builder()
+                        .status(StatusCode::NO_CONTENT)
+                        .header("Cache-Control", "public, max-age=86400")
+                        .finish()
+                }),
+            ),
     );
     let route = Route::new()
         .nest("/consent", pages::routes(public_origin))

@@ -25,6 +25,7 @@ const OTHER_ROUTES: &[(&str, &str)] = &[
     ("/consent/{token}", "GET, POST"),
     ("/openapi.json", "GET"),
     ("/docs", "GET"),
+    ("/favicon.ico", "GET"),
 ];
 
 impl RouteTable {

@@ -1,6 +1,7 @@
 //! Integration tests: the real server on a random port, over HTTP.
 
 mod auth;
+mod browser;
 mod careers;
 mod cli;
 mod edge;
