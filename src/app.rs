@@ -15,7 +15,7 @@ use crate::{
     api,
     blobs::Blobs,
     config::Settings,
-    domain::{keys::HashKey, rate_limit::RateLimiter, retention::Policy},
+    domain::{keys::HashKey, rate_limit::RateLimiter},
     edge::{
         self, body,
         body::BodyLimits,
@@ -26,12 +26,19 @@ use crate::{
         server::ConnectionLimits,
     },
     error::json_errors,
-    jobs, pages,
+    pages,
+    retention::policy::Policy,
     store::{
         secrets::{self, EnsureKey},
         writer::Writer,
     },
+    worker,
 };
+
+/// The spec as committed in `openapi/openapi.yaml`, for the CLI.
+pub fn spec_yaml() -> String {
+    api::spec_yaml()
+}
 
 /// What every handler may use; cheap to clone.
 #[derive(Clone)]
@@ -197,7 +204,7 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let background = jobs::spawn_background(self.state.clone())?;
+        let background = worker::spawn_background(self.state.clone())?;
         let mail_timeout = Duration::from_secs(self.state.settings.mail.timeout_secs * 2 + 1);
         let server = &self.state.settings.server;
         let limits = ConnectionLimits {

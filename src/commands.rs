@@ -10,7 +10,6 @@ use crate::{
     app::{AppState, Application},
     config::Settings,
     domain::keys::{Role, Secret},
-    jobs::outbox::Deliverer,
     store::{
         self,
         api_keys::{CreateKey, RevokeKey},
@@ -18,6 +17,7 @@ use crate::{
         entity::api_key,
         writer::Writer,
     },
+    worker::outbox::Deliverer,
 };
 
 /// Runs the service until SIGTERM or Ctrl-C. On a database with no admin key,
@@ -128,7 +128,9 @@ pub async fn purge_dry_run(settings: Settings) -> anyhow::Result<()> {
     let mut count = 0;
     let mut after = None;
     loop {
-        let page = store::purge::preview(&state.db, &state.policy, now, now, after, 500).await?;
+        let page =
+            crate::retention::deletion::preview(&state.db, &state.policy, now, now, after, 500)
+                .await?;
         for (application, retention) in &page.items {
             if retention.is_due(now) {
                 count += 1;
@@ -157,7 +159,9 @@ pub async fn purge(settings: Settings) -> anyhow::Result<()> {
     let state = AppState::connect(settings).await?;
     let now = chrono::Utc::now();
     let total = if std::io::stderr().is_terminal() {
-        store::purge::due(now, now).count(&state.db).await? as usize
+        crate::retention::deletion::due(now, now)
+            .count(&state.db)
+            .await? as usize
     } else {
         0
     };
@@ -171,7 +175,7 @@ pub async fn purge(settings: Settings) -> anyhow::Result<()> {
             );
         }
     };
-    let done = crate::jobs::purge::run(&state, &progress).await?;
+    let done = crate::retention::service::run(&state, &progress).await?;
     if total > 0 {
         eprintln!();
     }
@@ -182,10 +186,10 @@ pub async fn purge(settings: Settings) -> anyhow::Result<()> {
     // `serve` sweeps on its own schedule; a host that purges from cron gets
     // the sweep here.
     let grace = std::time::Duration::from_secs(state.settings.storage.orphan_grace_secs);
-    let removed = crate::jobs::sweep::sweep_orphans(&state.db, &state.blobs, grace).await?;
+    let removed = crate::worker::sweep::sweep_orphans(&state.db, &state.blobs, grace).await?;
     println!("removed {removed} unreferenced objects");
     let mails =
-        crate::jobs::sweep::sweep_mail_files(&state.db, &state.settings.mail.dir, grace).await?;
+        crate::worker::sweep::sweep_mail_files(&state.db, &state.settings.mail.dir, grace).await?;
     println!("removed {mails} mail files of purged messages");
     Ok(())
 }
@@ -243,5 +247,5 @@ pub async fn keys_revoke(settings: &Settings, id: Uuid) -> anyhow::Result<()> {
 }
 
 pub fn openapi() -> String {
-    crate::api::spec_yaml()
+    crate::app::spec_yaml()
 }

@@ -7,9 +7,9 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 use toml::{Table, Value};
 
-use crate::domain::{
-    retention::{self, Policy, Rule},
-    status::ApplicationStatus,
+use crate::{
+    domain::status::ApplicationStatus,
+    retention::policy::{self as retention, Policy, Rule},
 };
 
 const DEFAULT_TOML: &str = include_str!("../config/default.toml");
@@ -195,7 +195,7 @@ pub struct MailSettings {
     pub poll_interval_secs: u64,
 }
 
-/// Durations in human form (`180d`, `26w`, `2s`); see `domain::retention`.
+/// Durations in human form (`180d`, `26w`, `2s`); see `retention::policy`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct RetentionSettings {
     pub after_decision: String,

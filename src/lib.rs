@@ -6,13 +6,15 @@ pub mod app;
 pub mod blobs;
 pub mod commands;
 pub mod config;
+#[macro_use]
 pub mod domain;
 pub mod edge;
 pub mod error;
-pub mod jobs;
 pub mod mail;
 pub mod oauth;
 pub mod pages;
+pub mod retention;
 pub mod runtime;
 pub mod store;
 pub mod telemetry;
+pub mod worker;

@@ -18,7 +18,7 @@ use super::{
     auth::{Admins, Auth, CareersPage, Recruiters},
     intake::{self, ApplicationForm, SubmitResponse},
     page_limit,
-    retention::PurgeReceipt,
+    receipts::PurgeReceipt,
     text::Text,
 };
 use crate::{
@@ -104,7 +104,7 @@ pub struct RetentionView {
 impl Application {
     /// The view of a stored application, with the retention that applies now.
     pub async fn of(state: &AppState, record: ApplicationRecord) -> ApiResult<Self> {
-        let facts = store::retention::facts(&state.db, &record.application).await?;
+        let facts = crate::retention::records::facts(&state.db, &record.application).await?;
         let mut view = Self::from(record);
         if let Some(facts) = facts {
             let retention = state.policy.retention(&facts, Utc::now());
@@ -367,7 +367,7 @@ impl ApplicationsApi {
         id: Path<Uuid>,
     ) -> ApiResult<Json<PurgeReceipt>> {
         let caller = auth.0;
-        let receipt = crate::jobs::purge::erase_now(&state, id.0, caller.actor())
+        let receipt = crate::retention::service::erase_now(&state, id.0, caller.actor())
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
         tracing::info!(application_id = %id.0, "application erased");
@@ -402,7 +402,7 @@ impl ApplicationsApi {
                 .transpose()?,
             cover_letter: patch
                 .cover_letter
-                .map(|v| fields::long_text("cover_letter", Some(&*v), 20_000))
+                .map(|v| fields::long_text("cover_letter", Some(&*v), fields::limits::LONG_TEXT))
                 .transpose()?,
             linkedin_url: patch
                 .linkedin_url

@@ -250,7 +250,7 @@ async fn receive_application(
         full_name: fields::required_text(
             "applicant.fullName",
             applicant.full_name.as_deref().unwrap_or_default(),
-            200,
+            fields::limits::NAME,
         )?,
         email: Email::parse(
             "applicant.email",
@@ -261,7 +261,7 @@ async fn receive_application(
     let cover_letter = fields::long_text(
         "applicant.coverletter",
         applicant.cover_letter.as_deref(),
-        20_000,
+        fields::limits::LONG_TEXT,
     )?;
     let resume = applicant.resume.and_then(|r| r.file);
     let mut files = Vec::new();

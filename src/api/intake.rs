@@ -336,7 +336,11 @@ fn validate(
         email: Email::parse("email", email.as_deref().unwrap_or(""))?,
         phone: fields::phone("phone", form.phone.as_deref())?,
     };
-    let cover_letter = fields::long_text("cover_letter", form.cover_letter.as_deref(), 20_000)?;
+    let cover_letter = fields::long_text(
+        "cover_letter",
+        form.cover_letter.as_deref(),
+        fields::limits::LONG_TEXT,
+    )?;
     let linkedin_url = fields::web_url("linkedin_url", linkedin_url.as_deref())?;
     let indeed_url = fields::web_url("indeed_url", indeed_url.as_deref())?;
     for (field, present) in [

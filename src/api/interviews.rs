@@ -37,7 +37,7 @@ use crate::{
 pub struct InterviewsApi;
 
 /// The longest interviewer name or address, in characters.
-pub const MAX_INTERVIEWER: usize = 254;
+pub const MAX_INTERVIEWER: usize = crate::domain::fields::limits::INTERVIEWER;
 
 /// A new interview. Times are RFC 3339 with an offset; `ends_at` must be
 /// after `starts_at` (else 422).

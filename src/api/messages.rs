@@ -31,8 +31,8 @@ use crate::{
 };
 
 /// The longest subject and body, in characters.
-pub const MAX_SUBJECT: usize = 200;
-pub const MAX_BODY: usize = 20_000;
+pub const MAX_SUBJECT: usize = crate::domain::fields::limits::NAME;
+pub const MAX_BODY: usize = crate::domain::fields::limits::LONG_TEXT;
 
 pub struct MessagesApi;
 

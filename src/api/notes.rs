@@ -24,7 +24,7 @@ use crate::{
 };
 
 /// The longest note, in characters.
-pub const MAX_NOTE: usize = 10_000;
+pub const MAX_NOTE: usize = crate::domain::fields::limits::NOTE;
 
 pub struct NotesApi;
 

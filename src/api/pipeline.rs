@@ -82,7 +82,7 @@ impl PipelineApi {
         body: Json<StatusMove>,
     ) -> ApiResult<MoveResponse> {
         let caller = auth.0;
-        let reason = fields::long_text("reason", body.0.reason.as_deref(), 2000)?;
+        let reason = fields::long_text("reason", body.0.reason.as_deref(), fields::limits::REASON)?;
         let to = body.0.status;
         let outcome = state
             .writer

@@ -27,6 +27,32 @@ impl fmt::Display for FieldError {
     }
 }
 
+/// Length limits of text fields, in characters (bytes for the ASCII-only
+/// email, phone and URL). The one table: the parsers here check them, the
+/// OpenAPI document declares them (`api::spec::LIMITS`), and a test holds
+/// the validators poem-openapi checks to the same numbers.
+pub mod limits {
+    /// Names, titles, subjects, key names.
+    pub const NAME: usize = 200;
+    /// An email address (RFC 5321's path limit).
+    pub const EMAIL: usize = 254;
+    pub const PHONE: usize = 40;
+    /// Where the candidate found us.
+    pub const SOURCE: usize = 40;
+    pub const URL: usize = 2000;
+    /// Cover letters and message bodies.
+    pub const LONG_TEXT: usize = 20_000;
+    /// Reasons for a status move or a legal hold, evidence of a consent.
+    pub const REASON: usize = 2000;
+    pub const NOTE: usize = 10_000;
+    /// Interview feedback.
+    pub const FEEDBACK: usize = 10_000;
+    /// An interview's location.
+    pub const LOCATION: usize = 500;
+    /// One interviewer (a name or an address).
+    pub const INTERVIEWER: usize = 254;
+}
+
 /// The patterns fields must match. The OpenAPI document declares the same
 /// strings, so what the schema calls valid is what the service accepts.
 pub mod patterns {
@@ -109,7 +135,7 @@ pub fn window(field: &'static str, value: &str) -> Result<chrono::TimeDelta, Fie
         ));
     }
     let century = chrono::TimeDelta::days(100 * 365);
-    Ok(super::retention::parse_duration(value)
+    Ok(crate::retention::policy::parse_duration(value)
         .unwrap_or(century)
         .min(century))
 }
@@ -218,7 +244,10 @@ impl Email {
             return Err(FieldError::new(field, "must not be empty"));
         }
         let local_part = address.rsplit_once('@').map_or(address, |(local, _)| local);
-        if address.len() > 254 || local_part.len() > 64 || !matches(patterns::EMAIL, address) {
+        if address.len() > limits::EMAIL
+            || local_part.len() > 64
+            || !matches(patterns::EMAIL, address)
+        {
             return Err(FieldError::new(
                 field,
                 "must be an email address like name@example.com",
@@ -236,7 +265,7 @@ pub fn phone(field: &'static str, value: Option<&str>) -> Result<Option<String>,
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    if value.len() > 40 || !matches(patterns::PHONE, value) {
+    if value.len() > limits::PHONE || !matches(patterns::PHONE, value) {
         return Err(FieldError::new(
             field,
             "must be a phone number such as +49 30 1234567",
@@ -250,7 +279,7 @@ pub fn web_url(field: &'static str, value: Option<&str>) -> Result<Option<String
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    if value.len() > 2000 || !matches(patterns::WEB_URL, value) {
+    if value.len() > limits::URL || !matches(patterns::WEB_URL, value) {
         return Err(FieldError::new(field, "must be an http or https URL"));
     }
     Ok(Some(value.to_owned()))
@@ -261,7 +290,7 @@ pub fn source(field: &'static str, value: Option<&str>) -> Result<Option<String>
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    if value.len() > 40 || !matches(patterns::SOURCE, value) {
+    if value.len() > limits::SOURCE || !matches(patterns::SOURCE, value) {
         return Err(FieldError::new(
             field,
             "must be a short label of letters, digits, '-', '_' or '.'",

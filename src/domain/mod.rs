@@ -27,7 +27,6 @@ pub mod keys;
 pub mod message;
 pub mod net;
 pub mod rate_limit;
-pub mod retention;
 pub mod signature;
 pub mod sniff;
 pub mod status;

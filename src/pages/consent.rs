@@ -18,10 +18,7 @@ use super::{date, error_page, escape, page};
 use crate::{
     app::AppState,
     domain::keys::hash_secret,
-    store::{
-        self,
-        retention::{ChooseByLink, Chosen, LinkChoice},
-    },
+    retention::records::{self, ChooseByLink, Chosen, LinkChoice},
 };
 
 /// What the candidate chose.
@@ -59,7 +56,7 @@ pub async fn show(state: Data<&AppState>, token: Path<String>) -> Response {
     let Some(hash) = token_hash(&token) else {
         return not_found();
     };
-    match store::retention::link_view(&state.db, &state.policy, &hash, now).await {
+    match records::link_view(&state.db, &state.policy, &hash, now).await {
         Ok(Some(valid)) if valid.used_for() != Some(LinkChoice::Withdraw) => {
             let kept = if valid.used_for() == Some(LinkChoice::Extend) {
                 format!(

@@ -12,10 +12,9 @@ use sea_orm::{
 };
 
 use super::entity::{application, candidate, document, job};
-use crate::domain::{
-    fields::Email,
-    retention::{Facts, Policy},
-    status::ApplicationStatus,
+use crate::{
+    domain::{fields::Email, status::ApplicationStatus},
+    retention::policy::{Facts, Policy},
 };
 
 /// A person's details as one application gives them.
@@ -375,7 +374,7 @@ impl super::writer::Unit for Rectify {
             return Ok(None);
         };
         rectify(txn, current, &self.changes, self.now).await?;
-        super::retention::refresh(txn, &self.policy, &[self.id]).await?;
+        crate::retention::records::refresh(txn, &self.policy, &[self.id]).await?;
         super::audit::record(
             txn,
             &self.actor,

@@ -19,7 +19,7 @@ use super::{
     messages::{self, NewMessage},
     writer::Unit,
 };
-use crate::domain::retention::Policy;
+use crate::retention::policy::Policy;
 
 /// The scope a submission is idempotent in, and what it was.
 #[derive(Clone, Debug)]

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::{entity::job, writer::Unit};
-use crate::domain::{retention::Policy, status::JobStatus};
+use crate::{domain::status::JobStatus, retention::policy::Policy};
 
 pub struct NewJob {
     pub title: String,
@@ -156,7 +156,7 @@ impl Unit for UpdateJob {
                 .is_some_and(|c| *c != current.country);
         let job = update(txn, current, changes).await?;
         if moves_retention {
-            super::retention::refresh_job(txn, &self.policy, job.id).await?;
+            crate::retention::records::refresh_job(txn, &self.policy, job.id).await?;
         }
         Ok(Some(job))
     }

@@ -13,8 +13,6 @@ pub mod jobs;
 pub mod messages;
 pub mod notes;
 pub mod pipeline;
-pub mod purge;
-pub mod retention;
 pub mod secrets;
 pub mod writer;
 

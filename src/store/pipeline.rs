@@ -13,9 +13,9 @@ use super::{
     entity::{application, status_change},
     writer::Unit,
 };
-use crate::domain::{
-    retention::Policy,
-    status::{ApplicationStatus, MoveRefused},
+use crate::{
+    domain::status::{ApplicationStatus, MoveRefused},
+    retention::policy::Policy,
 };
 
 pub enum MoveOutcome {
@@ -102,7 +102,7 @@ impl Unit for MoveStatus {
         )
         .await?;
         if let MoveOutcome::Moved { .. } = outcome {
-            super::retention::refresh(txn, &self.policy, &[self.application_id]).await?;
+            crate::retention::records::refresh(txn, &self.policy, &[self.application_id]).await?;
             super::audit::record(
                 txn,
                 &self.actor,

@@ -365,11 +365,11 @@ async fn the_sweep_removes_objects_no_row_refers_to() {
 
     let grace = std::time::Duration::from_secs(3600);
     let removed =
-        applicant_vault::jobs::sweep::sweep_orphans(&app.state.db, &app.state.blobs, grace)
+        applicant_vault::worker::sweep::sweep_orphans(&app.state.db, &app.state.blobs, grace)
             .await
             .unwrap();
     assert_eq!(removed, 0, "young objects are left alone");
-    let removed = applicant_vault::jobs::sweep::sweep_orphans(
+    let removed = applicant_vault::worker::sweep::sweep_orphans(
         &app.state.db,
         &app.state.blobs,
         std::time::Duration::ZERO,

@@ -275,7 +275,7 @@ async fn unknown_expired_and_malformed_links_reveal_nothing() {
     let token = applicant_vault::domain::keys::random_token();
     app.state
         .writer
-        .run(applicant_vault::store::retention::CreateLink {
+        .run(applicant_vault::retention::records::CreateLink {
             token_hash: applicant_vault::domain::keys::hash_secret(&token),
             application_id: id,
             expires_at: chrono::Utc::now() - chrono::TimeDelta::seconds(1),
@@ -570,7 +570,7 @@ async fn nothing_personal_stays_after_a_purge() {
     )
     .await;
     // The acknowledgment and a reminder (with its live link) go out first.
-    let done = applicant_vault::jobs::purge::run(&app.state, &|_| {})
+    let done = applicant_vault::retention::service::run(&app.state, &|_| {})
         .await
         .unwrap();
     assert_eq!((done.applications, done.reminded), (0, 1));
@@ -590,7 +590,7 @@ async fn nothing_personal_stays_after_a_purge() {
     assert!(before.contains(email) && before.contains(name) && before.contains(phone));
 
     tokio::time::sleep(Duration::from_millis(3100)).await;
-    let done = applicant_vault::jobs::purge::run(&app.state, &|_| {})
+    let done = applicant_vault::retention::service::run(&app.state, &|_| {})
         .await
         .unwrap();
     assert_eq!(done.applications, 1);

@@ -18,16 +18,16 @@ use sea_orm::{
     sea_query::{ExprTrait, LockBehavior, LockType, OnConflict, Query},
 };
 
-use super::{
+use super::records::facts_of;
+use crate::retention::policy::{Policy, Retention};
+use crate::store::{
     audit::Actor,
     entity::{
         application, candidate, consent, consent_link, document, interview, legal_hold, message,
         note, outbox, purge_receipt, status_change,
     },
-    retention::facts_of,
     writer::Unit,
 };
-use crate::domain::retention::{Policy, Retention};
 
 /// A file a purge leaves to delete once its rows are gone.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -184,8 +184,14 @@ impl Unit for EraseNow {
         )
         .await?;
         if !erased.receipts.is_empty() {
-            super::audit::record(txn, &self.actor, "application.erased", Some(self.id), None)
-                .await?;
+            crate::store::audit::record(
+                txn,
+                &self.actor,
+                "application.erased",
+                Some(self.id),
+                None,
+            )
+            .await?;
         }
         Ok(erased)
     }
@@ -229,7 +235,7 @@ async fn erase(
         }
     }
     erased.skipped = stale.len();
-    super::retention::refresh(db, policy, &stale).await?;
+    super::records::refresh(db, policy, &stale).await?;
     if going.is_empty() {
         return Ok(erased);
     }
@@ -276,7 +282,7 @@ async fn erase(
         .chain(mails.into_iter().map(Leftover::Mail))
         .collect();
     queue_leftovers(db, &erased.leftovers, now).await?;
-    super::intake::tombstone(db, &ids, now, rules.tombstone_ttl).await?;
+    crate::store::intake::tombstone(db, &ids, now, rules.tombstone_ttl).await?;
 
     let mut counters: BTreeMap<(Uuid, String, String, String), i64> = BTreeMap::new();
     for (application, retention) in &going {
@@ -434,7 +440,7 @@ async fn delete_rows(
         .filter(application::Column::Id.is_in(ids.iter().copied()))
         .exec(db)
         .await?;
-    super::applications::delete_candidates_without_applications(db, candidate_ids).await
+    crate::store::applications::delete_candidates_without_applications(db, candidate_ids).await
 }
 
 /// Files of purged applications still to delete (after a crash), oldest first.

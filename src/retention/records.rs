@@ -11,14 +11,12 @@ use sea_orm::{
     sea_query::{ExprTrait, LockBehavior, LockType},
 };
 
-use super::{
+use super::policy::{ConsentKind, Facts, Hold, Policy};
+use crate::domain::status::ApplicationStatus;
+use crate::store::{
     audit::Actor,
     entity::{application, consent, consent_link, legal_hold},
     writer::Unit,
-};
-use crate::domain::{
-    retention::{ConsentKind, Facts, Hold, Policy},
-    status::ApplicationStatus,
 };
 
 #[derive(FromQueryResult)]
@@ -256,7 +254,7 @@ pub async fn claim_reminders(
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<application::Model>, DbErr> {
-    super::purge::due(now, now + policy.reminder_before)
+    super::deletion::due(now, now + policy.reminder_before)
         .filter(application::Column::PurgeAfter.gt(now))
         .filter(
             Condition::any()
@@ -367,7 +365,7 @@ impl Unit for PlaceHold {
             &self.actor,
         )
         .await?;
-        super::audit::record(
+        crate::store::audit::record(
             txn,
             &self.actor,
             "legal_hold.placed",
@@ -391,7 +389,7 @@ impl Unit for LiftHold {
     async fn run(&self, txn: &DatabaseTransaction) -> Result<bool, DbErr> {
         let lifted = lift_hold(txn, self.application_id).await?;
         if lifted {
-            super::audit::record(
+            crate::store::audit::record(
                 txn,
                 &self.actor,
                 "legal_hold.lifted",
@@ -434,7 +432,7 @@ impl Unit for RecordConsent {
         )
         .await?;
         refresh(txn, &self.policy, &[self.application_id]).await?;
-        super::audit::record(
+        crate::store::audit::record(
             txn,
             &self.actor,
             "consent.recorded",
@@ -538,7 +536,7 @@ pub async fn link_view(
     let Some(facts) = facts(db, &application).await? else {
         return Ok(None);
     };
-    let Some(job) = super::jobs::get(db, application.job_id).await? else {
+    let Some(job) = crate::store::jobs::get(db, application.job_id).await? else {
         return Ok(None);
     };
     Ok(Some(LinkView {
@@ -593,7 +591,7 @@ impl Unit for ChooseByLink {
             record_consent(txn, application_id, kind, "link".to_owned(), &candidate).await?;
         use_link(txn, &self.token_hash, self.choice.as_str(), now).await?;
         refresh(txn, &self.policy, &[application_id]).await?;
-        super::audit::record(
+        crate::store::audit::record(
             txn,
             &candidate,
             "consent.recorded",

@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use poem_openapi::Enum;
 
-use super::status::ApplicationStatus;
+use crate::domain::status::ApplicationStatus;
 
 /// What a consent says about keeping an application.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Enum)]

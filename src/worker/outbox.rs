@@ -16,11 +16,11 @@ use crate::{
     config::MailSettings,
     domain::keys::{hash_secret, random_token},
     mail::{self, Mailer, Outgoing, SendError},
+    retention::records::CreateLink,
     store::{
         self,
         entity::outbox,
         messages::{ClaimDue, MakeAllDue, Outcome, Settle},
-        retention::CreateLink,
     },
 };
 

@@ -8,18 +8,14 @@ use std::{collections::HashMap, sync::Arc};
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseTransaction, DbErr};
 
+use super::{
+    deletion::{self, EraseNow, Leftover, LeftoversDeleted, PurgeDue, PurgeRules},
+    records::{self, RefreshStale},
+};
 use crate::{
     app::AppState,
     mail,
-    store::{
-        self,
-        audit::Actor,
-        entity::purge_receipt,
-        messages::NewMessage,
-        purge::{EraseNow, Leftover, LeftoversDeleted, PurgeDue, PurgeRules},
-        retention::RefreshStale,
-        writer::Unit,
-    },
+    store::{self, audit::Actor, entity::purge_receipt, messages::NewMessage, writer::Unit},
 };
 
 /// What one run did.
@@ -79,7 +75,7 @@ pub async fn run(state: &AppState, progress: &(dyn Fn(usize) + Sync)) -> anyhow:
         progress(done.applications);
     }
     if done.applications > 0 {
-        store::purge::compact(&state.db).await?;
+        deletion::compact(&state.db).await?;
     }
     Ok(done)
 }
@@ -132,7 +128,7 @@ async fn delete_leftovers(state: &AppState, leftovers: Vec<Leftover>) -> anyhow:
 async fn finish_deletions(state: &AppState) -> anyhow::Result<usize> {
     let mut deleted = 0;
     loop {
-        let leftovers = store::purge::queued_leftovers(&state.db, LEFTOVER_BATCH).await?;
+        let leftovers = deletion::queued_leftovers(&state.db, LEFTOVER_BATCH).await?;
         if leftovers.is_empty() {
             return Ok(deleted);
         }
@@ -185,7 +181,7 @@ async fn send_reminders(state: &AppState) -> anyhow::Result<usize> {
 /// Claims a batch of applications due a reminder and queues their mails;
 /// how many were claimed, and how many reminded.
 struct QueueReminders {
-    policy: Arc<crate::domain::retention::Policy>,
+    policy: Arc<crate::retention::policy::Policy>,
     now: DateTime<Utc>,
     link_expires: DateTime<Utc>,
     domain: String,
@@ -196,8 +192,8 @@ impl Unit for QueueReminders {
 
     async fn run(&self, txn: &DatabaseTransaction) -> Result<(usize, usize), DbErr> {
         let (policy, now) = (&*self.policy, self.now);
-        let claimed = store::retention::claim_reminders(txn, policy, now, REMINDER_BATCH).await?;
-        let facts: HashMap<_, _> = store::retention::facts_of(txn, &claimed)
+        let claimed = records::claim_reminders(txn, policy, now, REMINDER_BATCH).await?;
+        let facts: HashMap<_, _> = records::facts_of(txn, &claimed)
             .await?
             .into_iter()
             .collect();
@@ -228,7 +224,7 @@ impl Unit for QueueReminders {
                 queued += 1;
             }
             // Reminded, or not to be: either way not asked again for this date.
-            store::retention::mark_reminded(txn, id, retention.purge_after).await?;
+            records::mark_reminded(txn, id, retention.purge_after).await?;
         }
         Ok((claimed.len(), queued))
     }

@@ -1,14 +1,13 @@
 //! Background work that runs inside `serve` on intervals and once from the CLI.
 
 pub mod outbox;
-pub mod purge;
 pub mod sweep;
 
 use std::{sync::Arc, time::Duration};
 
 use tokio::{sync::watch, task::JoinHandle};
 
-use crate::{app::AppState, store::imports::DeleteExpired};
+use crate::{app::AppState, retention::service, store::imports::DeleteExpired};
 
 /// The running background tasks.
 pub struct Background {
@@ -34,7 +33,7 @@ pub fn spawn_background(state: AppState) -> anyhow::Result<Background> {
 
 impl Background {
     /// Stops the jobs: the sweeps and the purge at once (a purge cut short
-    /// leaves nothing half done: see `store::purge`), the deliverer after the
+    /// leaves nothing half done: see `retention::deletion`), the deliverer after the
     /// mail in hand (within the transport's timeout), so no mail is cut off
     /// mid-send.
     pub async fn stop(self, within: Duration) {
@@ -74,8 +73,8 @@ async fn purge_periodically(state: AppState) {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        match purge::run(&state, &|_| {}).await {
-            Ok(done) if done != purge::Purged::default() => tracing::info!(
+        match service::run(&state, &|_| {}).await {
+            Ok(done) if done != service::Purged::default() => tracing::info!(
                 purged = done.applications,
                 objects = done.objects,
                 reminded = done.reminded,
