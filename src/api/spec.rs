@@ -280,6 +280,8 @@ const CONFLICTS: &[&str] = &[
     "revoke_api_key",
 ];
 const GONE: &[&str] = &["submit_application"];
+/// 404 for an id in the body (the job applied to, an import).
+const NOT_FOUND_IN_BODY: &[&str] = &["submit_application", "receive_indeed_application"];
 /// Publishable keys are rate limited, and so are the OAuth sign-ins.
 const RATE_LIMITED: &[&str] = &[
     "list_jobs",
@@ -292,7 +294,8 @@ const RATE_LIMITED: &[&str] = &[
 
 /// poem-openapi lists every status of the one error type on every
 /// operation; this keeps those each operation can answer: 400 with
-/// parameters or a body, 401 and 403 with a key, 404 with an id in the path,
+/// parameters or a body, 401 and 403 with a key, 404 with an id in the path
+/// (or in the body, where listed),
 /// 413, 415 and 422 with a body (422 also for validated query parameters),
 /// 409, 410 and 429 where listed above, 500 and 503 everywhere.
 fn own_errors(operation: &mut Value) {
@@ -317,7 +320,7 @@ fn own_errors(operation: &mut Value) {
     responses.retain(|status, _| match status.as_str() {
         "400" => has_body || !parameters.is_empty(),
         "401" | "403" => keyed,
-        "404" => in_path,
+        "404" => in_path || NOT_FOUND_IN_BODY.contains(&id.as_str()),
         "409" => CONFLICTS.contains(&id.as_str()),
         "410" => GONE.contains(&id.as_str()),
         "413" | "415" => has_body,
