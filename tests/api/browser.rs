@@ -500,20 +500,8 @@ async fn the_example_careers_page_submits_an_application_from_its_origin_only() 
         .and_then(|rest| rest.strip_suffix(")."))
         .unwrap_or_else(|| panic!("{text}"))
         .to_owned();
-    let read = app
-        .get_json(&app.admin_key, &format!("/v1/applications/{id}"))
-        .await;
+    let (read, bytes) = app.read_with_first_document(&id).await;
     assert_eq!(read["full_name"], "Ada Lovelace");
-    let document = read["documents"][0]["id"].as_str().unwrap();
-    let bytes = app
-        .get(
-            &app.admin_key,
-            &format!("/v1/applications/{id}/documents/{document}"),
-        )
-        .await
-        .bytes()
-        .await
-        .unwrap();
     assert_eq!(
         hex::encode(Sha256::digest(&bytes)),
         hex::encode(Sha256::digest(&cv)),

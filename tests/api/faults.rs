@@ -125,19 +125,7 @@ async fn ready(app: &TestApp) -> (StatusCode, Value) {
 async fn assert_all_readable(app: &TestApp, acknowledged: &[Sent]) {
     for sent in acknowledged {
         let id = sent.id.as_deref().unwrap();
-        let application = app
-            .get_json(&app.admin_key, &format!("/v1/applications/{id}"))
-            .await;
-        let document = application["documents"][0]["id"].as_str().unwrap();
-        let bytes = app
-            .get(
-                &app.admin_key,
-                &format!("/v1/applications/{id}/documents/{document}"),
-            )
-            .await
-            .bytes()
-            .await
-            .unwrap();
+        let (_, bytes) = app.read_with_first_document(id).await;
         assert_eq!(
             hex::encode(Sha256::digest(&bytes)),
             hex::encode(Sha256::digest(&sent.cv)),

@@ -371,6 +371,25 @@ impl TestApp {
             .expect("request")
     }
 
+    /// The application as an admin reads it, and the bytes of its first
+    /// document as an admin downloads them.
+    pub async fn read_with_first_document(&self, id: &str) -> (Value, bytes::Bytes) {
+        let application = self
+            .get_json(&self.admin_key, &format!("/v1/applications/{id}"))
+            .await;
+        let document = application["documents"][0]["id"].as_str().unwrap();
+        let bytes = self
+            .get(
+                &self.admin_key,
+                &format!("/v1/applications/{id}/documents/{document}"),
+            )
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        (application, bytes)
+    }
+
     /// Every object key in the store.
     pub async fn object_keys(&self) -> Vec<String> {
         let objects: Vec<_> = self
