@@ -9,13 +9,12 @@ use std::{
 
 use anyhow::Context;
 use poem::{EndpointExt, Response, Route, endpoint::make_sync, http::StatusCode, web::Html};
-use sea_orm::DatabaseConnection;
 
 use crate::{
     api,
-    blobs::Blobs,
+    clock::Clock,
     config::Settings,
-    domain::{keys::HashKey, rate_limit::RateLimiter},
+    domain::rate_limit::RateLimiter,
     edge::{
         self, body,
         body::BodyLimits,
@@ -27,11 +26,7 @@ use crate::{
     },
     error::json_errors,
     pages,
-    retention::policy::Policy,
-    store::{
-        secrets::{self, EnsureKey},
-        writer::Writer,
-    },
+    services::Services,
     worker,
 };
 
@@ -40,62 +35,49 @@ pub fn spec_yaml() -> String {
     api::spec_yaml()
 }
 
-/// What every handler may use; cheap to clone.
+/// What every handler may use: the services core and, on top of it,
+/// what only the HTTP layer needs. Cheap to clone; derefs to [`Services`].
 #[derive(Clone)]
 pub struct AppState {
-    /// For reads; on SQLite, a pool whose connections read beside the writer.
-    pub db: DatabaseConnection,
-    /// The one way to write (see `store::writer`).
-    pub writer: Writer,
-    pub blobs: Blobs,
-    pub settings: Arc<Settings>,
-    /// The retention policy, checked when the settings were loaded.
-    pub policy: Arc<Policy>,
+    pub services: Services,
     pub limiter: Arc<Mutex<RateLimiter<Option<IpAddr>>>>,
-    /// Wakes the mail deliverer when a mail is queued.
-    pub mail_queued: Arc<tokio::sync::Notify>,
     /// Calls to OAuth providers and picture hosts: no redirects, timed out.
     pub http: reqwest::Client,
-    /// Keys the hashes of intake keys, request fingerprints and tombstones.
-    pub intake_hash: HashKey,
     /// Who a request's client is, behind trusted proxies.
     pub client_address: ClientAddress,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
+}
+
 impl AppState {
-    /// Connects to the database (migrating it) and the object store.
+    /// Connects the services core on the system clock.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
-        let writer = settings.database.connect_writer().await?;
-        let db = settings.database.connect_reader().await?;
-        let blobs = settings.storage.build()?;
-        let intake_hash = writer
-            .run(EnsureKey {
-                name: secrets::INTAKE,
-                now: chrono::Utc::now(),
-            })
-            .await
-            .context("reading the service's keys")?;
-        let limiter = RateLimiter::new(settings.careers.rate_limit_per_minute);
-        let policy = settings
-            .policy()
-            .expect("settings are validated when they are loaded");
+        Ok(Self::over(
+            Services::connect(settings, Clock::system()).await?,
+        ))
+    }
+
+    /// The HTTP layer's state over a connected core.
+    pub fn over(services: Services) -> Self {
+        let careers = &services.settings.careers;
+        let limiter = RateLimiter::new(careers.rate_limit_per_minute);
         let client_address = ClientAddress {
-            header: Some(settings.careers.client_ip_header.trim().to_owned())
+            header: Some(careers.client_ip_header.trim().to_owned())
                 .filter(|header| !header.is_empty()),
-            trusted_proxies: settings.careers.trusted_proxies(),
+            trusted_proxies: careers.trusted_proxies(),
         };
-        Ok(Self {
+        Self {
             client_address,
-            intake_hash,
-            http: crate::oauth::http_client(settings.oauth.timeout()),
-            policy: Arc::new(policy),
-            db,
-            writer,
-            blobs,
-            settings: Arc::new(settings),
+            http: crate::oauth::http_client(services.settings.oauth.timeout()),
             limiter: Arc::new(Mutex::new(limiter)),
-            mail_queued: Arc::new(tokio::sync::Notify::new()),
-        })
+            services,
+        }
     }
 }
 
@@ -204,7 +186,7 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let background = worker::spawn_background(self.state.clone())?;
+        let background = worker::spawn_background(self.state.services.clone())?;
         let mail_timeout = Duration::from_secs(self.state.settings.mail.timeout_secs * 2 + 1);
         let server = &self.state.settings.server;
         let limits = ConnectionLimits {

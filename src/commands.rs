@@ -8,8 +8,10 @@ use uuid::Uuid;
 
 use crate::{
     app::{AppState, Application},
+    clock::Clock,
     config::Settings,
     domain::keys::{Role, Secret},
+    services::Services,
     store::{
         self,
         api_keys::{CreateKey, RevokeKey},
@@ -35,7 +37,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn ensure_admin_key(state: &AppState) -> anyhow::Result<()> {
+async fn ensure_admin_key(state: &Services) -> anyhow::Result<()> {
     if store::api_keys::any_active_admin(&state.db).await? {
         return Ok(());
     }
@@ -96,14 +98,13 @@ async fn create_key(
             publishable,
             secret_hash: secret.hash(),
             actor: cli_actor(),
-            now: chrono::Utc::now(),
         })
         .await?;
     Ok((key, secret))
 }
 
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    settings.database.connect_writer().await?;
+    settings.database.connect_writer(Clock::system()).await?;
     println!("migrations applied");
     Ok(())
 }
@@ -112,7 +113,7 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 pub async fn outbox_deliver(settings: Settings, ignore_backoff: bool) -> anyhow::Result<()> {
     let mut deliverer = Deliverer::new(&settings.mail)?;
     deliverer.ignore_backoff(ignore_backoff);
-    let state = AppState::connect(settings).await?;
+    let state = Services::connect(settings, Clock::system()).await?;
     let done = deliverer.deliver_due(&state, &|| false).await?;
     println!(
         "sent {}, to retry {}, failed {}",
@@ -123,8 +124,8 @@ pub async fn outbox_deliver(settings: Settings, ignore_backoff: bool) -> anyhow:
 
 /// Lists what a purge would take now: id, purge date, rule.
 pub async fn purge_dry_run(settings: Settings) -> anyhow::Result<()> {
-    let state = AppState::connect(settings).await?;
-    let now = chrono::Utc::now();
+    let state = Services::connect(settings, Clock::system()).await?;
+    let now = state.now();
     let mut count = 0;
     let mut after = None;
     loop {
@@ -156,8 +157,8 @@ pub async fn purge_dry_run(settings: Settings) -> anyhow::Result<()> {
 /// One retention run: finish earlier deletions, remind, purge what is due;
 /// on a terminal, with a progress bar.
 pub async fn purge(settings: Settings) -> anyhow::Result<()> {
-    let state = AppState::connect(settings).await?;
-    let now = chrono::Utc::now();
+    let state = Services::connect(settings, Clock::system()).await?;
+    let now = state.now();
     let total = if std::io::stderr().is_terminal() {
         crate::retention::deletion::due(now, now)
             .count(&state.db)
@@ -202,7 +203,7 @@ pub async fn keys_create(
 ) -> anyhow::Result<()> {
     let name = crate::domain::fields::required_text("name", name, 100)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let writer = settings.database.connect_writer().await?;
+    let writer = settings.database.connect_writer(Clock::system()).await?;
     let (key, secret) = create_key(&writer, &name, role, publishable).await?;
     println!("created key {} ({}, role {})", key.id, key.name, key.role);
     println!("the secret is shown only this once:");
@@ -212,7 +213,7 @@ pub async fn keys_create(
 
 pub async fn keys_list(settings: &Settings) -> anyhow::Result<()> {
     // Migrates, so that a fresh data folder lists no keys rather than failing.
-    settings.database.connect_writer().await?;
+    settings.database.connect_writer(Clock::system()).await?;
     let db = settings.database.connect_reader().await?;
     println!(
         "{:<36}  {:<12}  {:<11}  {:<8}  name",
@@ -233,12 +234,11 @@ pub async fn keys_list(settings: &Settings) -> anyhow::Result<()> {
 }
 
 pub async fn keys_revoke(settings: &Settings, id: Uuid) -> anyhow::Result<()> {
-    let writer = settings.database.connect_writer().await?;
+    let writer = settings.database.connect_writer(Clock::system()).await?;
     writer
         .run(RevokeKey {
             id,
             actor: cli_actor(),
-            now: chrono::Utc::now(),
         })
         .await?
         .with_context(|| format!("no key with id {id}"))?;

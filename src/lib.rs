@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod blobs;
+pub mod clock;
 pub mod commands;
 pub mod config;
 #[macro_use]
@@ -15,6 +16,7 @@ pub mod oauth;
 pub mod pages;
 pub mod retention;
 pub mod runtime;
+pub mod services;
 pub mod store;
 pub mod telemetry;
 pub mod worker;

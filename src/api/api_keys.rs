@@ -121,7 +121,6 @@ impl ApiKeysApi {
                 publishable: body.publishable,
                 secret_hash: secret.hash(),
                 actor: caller.actor(),
-                now: Utc::now(),
             })
             .await?;
         tracing::info!(api_key_id = %key.id, role = %key.role, "API key created");
@@ -156,7 +155,6 @@ impl ApiKeysApi {
             .run(RevokeKey {
                 id: id.0,
                 actor: caller.actor(),
-                now: Utc::now(),
             })
             .await?
             .ok_or_else(|| ApiError::not_found("API key"))?;

@@ -107,10 +107,10 @@ impl Application {
         let facts = crate::retention::records::facts(&state.db, &record.application).await?;
         let mut view = Self::from(record);
         if let Some(facts) = facts {
-            let retention = state.policy.retention(&facts, Utc::now());
+            let retention = state.policy.retention(&facts, state.now());
             view.purge_after = Some(retention.purge_after);
             view.retention = Some(RetentionView {
-                rule: retention.rule,
+                rule: retention.rule.to_string(),
                 clock_start: retention.clock_start,
                 period_seconds: retention.period.num_seconds(),
                 extended_until: retention.extended_until,
@@ -420,7 +420,6 @@ impl ApplicationsApi {
                 changes,
                 actor: caller.actor(),
                 policy: Arc::clone(&state.policy),
-                now: Utc::now(),
             })
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;

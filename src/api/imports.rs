@@ -78,7 +78,7 @@ impl ImportsApi {
         id: Path<Uuid>,
     ) -> ApiResult<ImportResponse> {
         let caller = auth.0;
-        let import = store::imports::find_import(&state.db, id.0, Utc::now())
+        let import = store::imports::find_import(&state.db, id.0, state.now())
             .await?
             .ok_or_else(|| ApiError::not_found("import"))?;
         state

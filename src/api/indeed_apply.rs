@@ -4,7 +4,6 @@
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use bytes::Bytes;
-use chrono::Utc;
 use poem::{Request, RequestBody, web::Data};
 use poem_openapi::{
     ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, Object, OpenApi,
@@ -236,7 +235,7 @@ async fn receive_application(
     // Applications from before keyed hashes were stored under a plain one.
     let legacy_hash = hex::encode(Sha256::digest(format!("{ORIGIN}:{indeed_id}")));
     let scopes = [key_hash.clone(), legacy_hash];
-    if let Some(known) = store::intake::find_key(&state.db, &scopes, Utc::now()).await? {
+    if let Some(known) = store::intake::find_key(&state.db, &scopes, state.now()).await? {
         // Received before: live, or erased since (a tombstone). Either way
         // nothing is stored again.
         return Ok(already_received(known.application_id));
@@ -311,7 +310,7 @@ async fn receive_application(
             fingerprint: None,
             expires_at: None,
         }),
-        now: Utc::now(),
+        now: state.now(),
     };
     match receive::store(state, received).await? {
         Ok(record) => Ok(IndeedApplyResponse::Created(Json(IndeedReceipt {
@@ -320,7 +319,8 @@ async fn receive_application(
         Err(err) => {
             // Indeed delivered it twice at once; the other delivery stored it.
             if store::is_unique_violation(&err)
-                && let Some(known) = store::intake::find_key(&state.db, &scopes, Utc::now()).await?
+                && let Some(known) =
+                    store::intake::find_key(&state.db, &scopes, state.now()).await?
             {
                 return Ok(already_received(known.application_id));
             }

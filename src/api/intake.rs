@@ -142,7 +142,7 @@ pub(super) async fn submit(
     if let Some(picture) = picture {
         files.push(receive::check_file(DocumentKind::Picture, "picture", picture.0, limits).await?);
     }
-    let now = Utc::now();
+    let now = state.now();
     let intake_key = idempotency_key.map(|key| {
         let ttl = state.settings.intake.idempotency_ttl.0;
         idempotency_scope(
@@ -256,7 +256,8 @@ fn idempotency_scope(
 /// the same request, 422 for another one, 410 when it was erased since.
 async fn replay(state: &AppState, key: &IntakeKey) -> ApiResult<Option<SubmitResponse>> {
     let Some(earlier) =
-        store::intake::find_key(&state.db, std::slice::from_ref(&key.key_hash), Utc::now()).await?
+        store::intake::find_key(&state.db, std::slice::from_ref(&key.key_hash), state.now())
+            .await?
     else {
         return Ok(None);
     };
@@ -280,7 +281,7 @@ fn import_not_found() -> ApiError {
 }
 
 async fn find_import(state: &AppState, id: Uuid, job_id: Uuid) -> ApiResult<oauth_import::Model> {
-    let import = store::imports::find_import(&state.db, id, Utc::now())
+    let import = store::imports::find_import(&state.db, id, state.now())
         .await?
         .ok_or_else(import_not_found)?;
     if import.job_id != job_id {

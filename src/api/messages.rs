@@ -159,7 +159,8 @@ impl MessagesApi {
         let subject = fields::required_text("subject", &draft.subject, MAX_SUBJECT)?;
         let text = fields::required_long_text("body", &draft.body, MAX_BODY)?;
         let direction = not_null("direction", draft.direction)?.unwrap_or_default();
-        let received_at = not_null("received_at", draft.received_at)?.unwrap_or_else(Utc::now);
+        let received_at =
+            not_null("received_at", draft.received_at)?.unwrap_or_else(|| state.now());
         let new = NewMessage {
             application_id: id.0,
             origin: match direction {

@@ -3,7 +3,7 @@
 //! an `import_id` (or an `import_error`). The state that ties the two is kept
 //! server-side, hashed, for `oauth.state_ttl_secs`, and works once.
 
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, OpenApi,
@@ -133,7 +133,7 @@ impl OAuthApi {
             job_id: job_id.0,
             return_to: return_to.to_string(),
             pkce_verifier: authorization.pkce_verifier,
-            expires_at: Utc::now() + ttl,
+            expires_at: state.now() + ttl,
         };
         state.writer.run(StartSignIn(new)).await?;
         Ok(redirect(authorization.url))
@@ -181,7 +181,7 @@ impl OAuthApi {
                     "state: unknown, already used, or started with another provider",
                 )
             })?;
-        if taken.expires_at <= Utc::now() {
+        if taken.expires_at <= state.now() {
             return Err(ApiError::bad_request(
                 "state: expired; start the import again",
             ));
@@ -226,7 +226,7 @@ impl OAuthApi {
             provider: provider.as_str(),
             job_id: taken.job_id,
             profile,
-            expires_at: Utc::now() + ttl,
+            expires_at: state.now() + ttl,
         };
         state.writer.run(SaveImport(new)).await?;
         tracing::info!(import_id = %id, provider = provider.as_str(), "profile imported");

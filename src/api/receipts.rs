@@ -83,7 +83,7 @@ impl ReceiptsApi {
             .map(|c| fields::position("cursor", c))
             .transpose()?;
         let limit = page_limit(limit.0);
-        let now = Utc::now();
+        let now = state.now();
         let page =
             deletion::preview(&state.db, &state.policy, now, now + within, after, limit).await?;
         state
@@ -103,7 +103,7 @@ impl ReceiptsApi {
                 application_id: application.id,
                 job_id: application.job_id,
                 purge_after: retention.purge_after,
-                rule: retention.rule,
+                rule: retention.rule.to_string(),
                 reminder_sent: application.reminded_for == Some(retention.purge_after),
                 held: retention.held,
             })

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use poem::{
     Response, handler,
     http::StatusCode,
@@ -52,7 +51,7 @@ fn token_hash(token: &str) -> Option<String> {
 
 #[handler]
 pub async fn show(state: Data<&AppState>, token: Path<String>) -> Response {
-    let now = Utc::now();
+    let now = state.now();
     let Some(hash) = token_hash(&token) else {
         return not_found();
     };
@@ -106,7 +105,6 @@ pub async fn act(
             token_hash,
             choice: action.into(),
             policy: Arc::clone(&state.policy),
-            now: Utc::now(),
         })
         .await;
     match done {

@@ -149,15 +149,14 @@ async fn claim_one(
 pub struct PurgeDue {
     pub rules: PurgeRules,
     pub batch: u64,
-    pub now: DateTime<Utc>,
 }
 
 impl Unit for PurgeDue {
     type Output = Erased;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<Erased, DbErr> {
-        let claimed = claim_due(txn, self.now, self.batch).await?;
-        erase(txn, &self.rules, claimed, Reason::Scheduled, self.now).await
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTimeUtc) -> Result<Erased, DbErr> {
+        let claimed = claim_due(txn, now, self.batch).await?;
+        erase(txn, &self.rules, claimed, Reason::Scheduled, now).await
     }
 }
 
@@ -167,25 +166,25 @@ pub struct EraseNow {
     pub id: Uuid,
     pub actor: Actor,
     pub rules: PurgeRules,
-    pub now: DateTime<Utc>,
 }
 
 impl Unit for EraseNow {
     type Output = Erased;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<Erased, DbErr> {
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTimeUtc) -> Result<Erased, DbErr> {
         let claimed = claim_one(txn, self.id).await?;
         let erased = erase(
             txn,
             &self.rules,
             claimed.into_iter().collect(),
             Reason::Erased,
-            self.now,
+            now,
         )
         .await?;
         if !erased.receipts.is_empty() {
             crate::store::audit::record(
                 txn,
+                now,
                 &self.actor,
                 "application.erased",
                 Some(self.id),
@@ -203,7 +202,7 @@ pub struct LeftoversDeleted(pub Vec<Leftover>);
 impl Unit for LeftoversDeleted {
     type Output = ();
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    async fn run(&self, txn: &DatabaseTransaction, _now: DateTimeUtc) -> Result<(), DbErr> {
         leftovers_deleted(txn, &self.0).await
     }
 }
@@ -235,7 +234,7 @@ async fn erase(
         }
     }
     erased.skipped = stale.len();
-    super::records::refresh(db, policy, &stale).await?;
+    super::records::refresh(db, policy, &stale, now).await?;
     if going.is_empty() {
         return Ok(erased);
     }
@@ -303,7 +302,7 @@ async fn erase(
             rule: match reason {
                 Reason::Scheduled => retention
                     .as_ref()
-                    .map(|r| r.rule.clone())
+                    .map(|r| r.rule.to_string())
                     .unwrap_or_default(),
                 Reason::Erased => "admin_erasure".to_owned(),
             },

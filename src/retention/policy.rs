@@ -86,6 +86,46 @@ impl Rule {
     }
 }
 
+/// Which part of the policy decides an application's purge date.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RetentionRule {
+    /// `retention.after_decision` from the end of the procedure.
+    AfterDecision,
+    /// `retention.after_inactivity` from the last activity, while it runs.
+    AfterInactivity,
+    /// One of `retention.rules`, by its name (see [`Rule::name`]).
+    Configured(String),
+    /// A consent keeps it longer.
+    Consent,
+    /// The candidate asked for it to go.
+    Erasure,
+}
+
+impl RetentionRule {
+    /// As applications, previews and receipts show it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::AfterDecision => "after_decision",
+            Self::AfterInactivity => "after_inactivity",
+            Self::Configured(name) => name,
+            Self::Consent => "consent",
+            Self::Erasure => "erasure",
+        }
+    }
+}
+
+impl std::fmt::Display for RetentionRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for RetentionRule {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     pub after_decision: TimeDelta,
@@ -123,8 +163,7 @@ pub struct Hold {
 /// When an application's data goes, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Retention {
-    /// `after_decision`, `after_inactivity`, `rules[i](…)`, `consent` or `erasure`.
-    pub rule: String,
+    pub rule: RetentionRule,
     /// When the procedure ended for it; none while it runs.
     pub clock_start: Option<DateTime<Utc>>,
     pub period: TimeDelta,
@@ -149,7 +188,7 @@ impl Retention {
         reminded_for: Option<DateTime<Utc>>,
     ) -> bool {
         !self.held
-            && self.rule != "erasure"
+            && self.rule != RetentionRule::Erasure
             && now < self.purge_after
             && self.purge_after - policy.reminder_before <= now
             && reminded_for != Some(self.purge_after)
@@ -158,9 +197,36 @@ impl Retention {
 
 impl Policy {
     /// Names this policy: purge dates computed under another one are stale.
+    ///
+    /// Over an encoding of its own, versioned, in seconds: a new release of a
+    /// dependency cannot change it (which would recompute every purge date).
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
-        hex::encode(&Sha256::digest(format!("{self:?}").as_bytes())[..8])
+        hex::encode(&Sha256::digest(self.canonical().as_bytes())[..8])
+    }
+
+    fn canonical(&self) -> String {
+        let rules: Vec<String> = self
+            .rules
+            .iter()
+            .map(|rule| {
+                format!(
+                    "{}/{}/{}",
+                    rule.country.as_deref().unwrap_or("*"),
+                    rule.outcome.map_or("*", |o| o.as_str()),
+                    rule.after.num_seconds()
+                )
+            })
+            .collect();
+        format!(
+            "policy-v1;after_decision={};after_inactivity={};extension={};max_total={};reminder_before={};rules=[{}]",
+            self.after_decision.num_seconds(),
+            self.after_inactivity.num_seconds(),
+            self.extension.num_seconds(),
+            self.max_total.num_seconds(),
+            self.reminder_before.num_seconds(),
+            rules.join(",")
+        )
     }
 
     /// The purge date an extension granted at `at` would give.
@@ -184,16 +250,20 @@ impl Policy {
                     .rev()
                     .max_by_key(|(_, rule)| rule.specificity());
                 match chosen {
-                    Some((index, rule)) => (rule.name(index), rule.after, start + rule.after),
+                    Some((index, rule)) => (
+                        RetentionRule::Configured(rule.name(index)),
+                        rule.after,
+                        start + rule.after,
+                    ),
                     None => (
-                        "after_decision".to_owned(),
+                        RetentionRule::AfterDecision,
                         self.after_decision,
                         start + self.after_decision,
                     ),
                 }
             }
             None => (
-                "after_inactivity".to_owned(),
+                RetentionRule::AfterInactivity,
                 self.after_inactivity,
                 facts.last_activity + self.after_inactivity,
             ),
@@ -223,8 +293,8 @@ impl Policy {
             .map(|at| (*at + self.extension).min(cap))
             .max();
         let (rule, purge_after) = match (erase, extended_until) {
-            (Some(erase), None) => ("erasure".to_owned(), erase),
-            (_, Some(until)) if until > base => ("consent".to_owned(), until),
+            (Some(erase), None) => (RetentionRule::Erasure, erase),
+            (_, Some(until)) if until > base => (RetentionRule::Consent, until),
             _ => (rule, base),
         };
         let held = facts
@@ -594,5 +664,31 @@ mod tests {
         other.after_decision = TimeDelta::days(181);
         assert_ne!(policy().fingerprint(), other.fingerprint());
         assert_eq!(policy().fingerprint().len(), 16);
+        other = policy();
+        other.rules[0].after += TimeDelta::seconds(1);
+        assert_ne!(policy().fingerprint(), other.fingerprint());
+    }
+
+    /// The encoding is the project's own: this value may only change with a
+    /// new version prefix, knowing that every purge date is then recomputed.
+    #[test]
+    fn the_fingerprint_is_stable() {
+        let policy = Policy {
+            after_decision: TimeDelta::days(180),
+            after_inactivity: TimeDelta::days(365),
+            rules: vec![Rule {
+                country: Some("DE".into()),
+                outcome: Some(ApplicationStatus::Rejected),
+                after: TimeDelta::days(90),
+            }],
+            extension: TimeDelta::days(365),
+            max_total: TimeDelta::days(730),
+            reminder_before: TimeDelta::days(14),
+        };
+        assert_eq!(
+            policy.canonical(),
+            "policy-v1;after_decision=15552000;after_inactivity=31536000;extension=31536000;max_total=63072000;reminder_before=1209600;rules=[DE/rejected/7776000]"
+        );
+        assert_eq!(policy.fingerprint(), "9f1b426e1897d607");
     }
 }

@@ -114,6 +114,7 @@ pub async fn refresh(
     db: &impl ConnectionTrait,
     policy: &Policy,
     ids: &[Uuid],
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), DbErr> {
     if ids.is_empty() {
         return Ok(());
@@ -122,16 +123,16 @@ pub async fn refresh(
         .filter(application::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await?;
-    refresh_rows(db, policy, &applications).await
+    refresh_rows(db, policy, &applications, now).await
 }
 
 async fn refresh_rows(
     db: &impl ConnectionTrait,
     policy: &Policy,
     applications: &[application::Model],
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), DbErr> {
     let fingerprint = policy.fingerprint();
-    let now = Utc::now();
     let current: HashMap<Uuid, &application::Model> =
         applications.iter().map(|a| (a.id, a)).collect();
     for (id, facts) in facts_of(db, applications).await? {
@@ -161,6 +162,7 @@ async fn refresh_stale(
     db: &impl ConnectionTrait,
     policy: &Policy,
     limit: u64,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<usize, DbErr> {
     let fingerprint = policy.fingerprint();
     let stale = application::Entity::find()
@@ -173,7 +175,7 @@ async fn refresh_stale(
         .limit(limit)
         .all(db)
         .await?;
-    refresh_rows(db, policy, &stale).await?;
+    refresh_rows(db, policy, &stale, now).await?;
     Ok(stale.len())
 }
 
@@ -182,13 +184,14 @@ pub async fn refresh_job(
     db: &impl ConnectionTrait,
     policy: &Policy,
     job_id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), DbErr> {
     let applications = application::Entity::find()
         .filter(application::Column::JobId.eq(job_id))
         .all(db)
         .await?;
     for chunk in applications.chunks(500) {
-        refresh_rows(db, policy, chunk).await?;
+        refresh_rows(db, policy, chunk, now).await?;
     }
     Ok(())
 }
@@ -200,6 +203,7 @@ async fn place_hold(
     reason: String,
     until: Option<DateTime<Utc>>,
     actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<legal_hold::Model, DbErr> {
     legal_hold::Entity::delete_by_id(application_id)
         .exec(db)
@@ -210,7 +214,7 @@ async fn place_hold(
         until: Set(until),
         api_key_id: Set(actor.api_key_id),
         actor: Set(actor.on_behalf_of.clone()),
-        placed_at: Set(Utc::now()),
+        placed_at: Set(now),
     }
     .insert(db)
     .await
@@ -230,6 +234,7 @@ async fn record_consent(
     kind: ConsentKind,
     evidence: String,
     actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<consent::Model, DbErr> {
     consent::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -237,7 +242,7 @@ async fn record_consent(
         kind: Set(kind.as_str().to_owned()),
         purpose: Set("retention".to_owned()),
         evidence: Set(evidence),
-        granted_at: Set(Utc::now()),
+        granted_at: Set(now),
         api_key_id: Set(actor.api_key_id),
         actor: Set(actor.on_behalf_of.clone()),
     }
@@ -293,13 +298,14 @@ async fn create_link(
     token_hash: String,
     application_id: Uuid,
     expires_at: DateTime<Utc>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), DbErr> {
     consent_link::ActiveModel {
         token_hash: Set(token_hash),
         application_id: Set(application_id),
         purpose: Set(RETENTION_PURPOSE.to_owned()),
         expires_at: Set(expires_at),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         used_for: Set(None),
         used_at: Set(None),
     }
@@ -349,7 +355,11 @@ pub struct PlaceHold {
 impl Unit for PlaceHold {
     type Output = Option<legal_hold::Model>;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<legal_hold::Model>, DbErr> {
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        now: DateTimeUtc,
+    ) -> Result<Option<legal_hold::Model>, DbErr> {
         if application::Entity::find_by_id(self.application_id)
             .one(txn)
             .await?
@@ -363,10 +373,12 @@ impl Unit for PlaceHold {
             self.reason.clone(),
             self.until,
             &self.actor,
+            now,
         )
         .await?;
         crate::store::audit::record(
             txn,
+            now,
             &self.actor,
             "legal_hold.placed",
             Some(self.application_id),
@@ -386,11 +398,12 @@ pub struct LiftHold {
 impl Unit for LiftHold {
     type Output = bool;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<bool, DbErr> {
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTimeUtc) -> Result<bool, DbErr> {
         let lifted = lift_hold(txn, self.application_id).await?;
         if lifted {
             crate::store::audit::record(
                 txn,
+                now,
                 &self.actor,
                 "legal_hold.lifted",
                 Some(self.application_id),
@@ -415,7 +428,11 @@ pub struct RecordConsent {
 impl Unit for RecordConsent {
     type Output = Option<consent::Model>;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<consent::Model>, DbErr> {
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        now: DateTimeUtc,
+    ) -> Result<Option<consent::Model>, DbErr> {
         if application::Entity::find_by_id(self.application_id)
             .one(txn)
             .await?
@@ -429,11 +446,13 @@ impl Unit for RecordConsent {
             self.kind,
             self.evidence.clone(),
             &self.actor,
+            now,
         )
         .await?;
-        refresh(txn, &self.policy, &[self.application_id]).await?;
+        refresh(txn, &self.policy, &[self.application_id], now).await?;
         crate::store::audit::record(
             txn,
+            now,
             &self.actor,
             "consent.recorded",
             Some(self.application_id),
@@ -453,8 +472,8 @@ pub struct RefreshStale {
 impl Unit for RefreshStale {
     type Output = usize;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<usize, DbErr> {
-        refresh_stale(txn, &self.policy, self.limit).await
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTimeUtc) -> Result<usize, DbErr> {
+        refresh_stale(txn, &self.policy, self.limit, now).await
     }
 }
 
@@ -468,12 +487,13 @@ pub struct CreateLink {
 impl Unit for CreateLink {
     type Output = ();
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTimeUtc) -> Result<(), DbErr> {
         create_link(
             txn,
             self.token_hash.clone(),
             self.application_id,
             self.expires_at,
+            now,
         )
         .await
     }
@@ -562,14 +582,12 @@ pub struct ChooseByLink {
     pub token_hash: String,
     pub choice: LinkChoice,
     pub policy: Arc<Policy>,
-    pub now: DateTime<Utc>,
 }
 
 impl Unit for ChooseByLink {
     type Output = Chosen;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<Chosen, DbErr> {
-        let now = self.now;
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTimeUtc) -> Result<Chosen, DbErr> {
         let Some(view) = link_view(txn, &self.policy, &self.token_hash, now).await? else {
             return Ok(Chosen::Invalid);
         };
@@ -587,12 +605,20 @@ impl Unit for ChooseByLink {
             LinkChoice::Withdraw => ConsentKind::Erasure,
         };
         let candidate = Actor::default();
-        let consent =
-            record_consent(txn, application_id, kind, "link".to_owned(), &candidate).await?;
+        let consent = record_consent(
+            txn,
+            application_id,
+            kind,
+            "link".to_owned(),
+            &candidate,
+            now,
+        )
+        .await?;
         use_link(txn, &self.token_hash, self.choice.as_str(), now).await?;
-        refresh(txn, &self.policy, &[application_id]).await?;
+        refresh(txn, &self.policy, &[application_id], now).await?;
         crate::store::audit::record(
             txn,
+            now,
             &candidate,
             "consent.recorded",
             Some(application_id),

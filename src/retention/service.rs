@@ -13,8 +13,8 @@ use super::{
     records::{self, RefreshStale},
 };
 use crate::{
-    app::AppState,
     mail,
+    services::Services,
     store::{self, audit::Actor, entity::purge_receipt, messages::NewMessage, writer::Unit},
 };
 
@@ -32,7 +32,7 @@ const LEFTOVER_BATCH: u64 = 1000;
 /// Reminders written per transaction.
 const REMINDER_BATCH: u64 = 100;
 
-fn rules(state: &AppState) -> PurgeRules {
+fn rules(state: &Services) -> PurgeRules {
     PurgeRules {
         policy: Arc::clone(&state.policy),
         tombstone_ttl: state.settings.intake.tombstone_ttl.0,
@@ -40,7 +40,7 @@ fn rules(state: &AppState) -> PurgeRules {
 }
 
 /// One full run. `progress` hears the number of applications purged so far.
-pub async fn run(state: &AppState, progress: &(dyn Fn(usize) + Sync)) -> anyhow::Result<Purged> {
+pub async fn run(state: &Services, progress: &(dyn Fn(usize) + Sync)) -> anyhow::Result<Purged> {
     let mut done = Purged {
         objects: finish_deletions(state).await?,
         ..Purged::default()
@@ -55,7 +55,6 @@ pub async fn run(state: &AppState, progress: &(dyn Fn(usize) + Sync)) -> anyhow:
             .run(PurgeDue {
                 rules: rules(state),
                 batch: state.settings.retention.purge_batch,
-                now: Utc::now(),
             })
             .await?;
         if let Some(previous) = deleting.take() {
@@ -83,7 +82,7 @@ pub async fn run(state: &AppState, progress: &(dyn Fn(usize) + Sync)) -> anyhow:
 /// Erases one application at once, holds aside (an admin's decision); the
 /// receipt, or none when it does not exist (or a purge took it first).
 pub async fn erase_now(
-    state: &AppState,
+    state: &Services,
     id: uuid::Uuid,
     actor: Actor,
 ) -> Result<Option<purge_receipt::Model>, DbErr> {
@@ -93,7 +92,6 @@ pub async fn erase_now(
             id,
             actor,
             rules: rules(state),
-            now: Utc::now(),
         })
         .await?;
     // The rows are gone and the files queued: a store that is down now
@@ -106,7 +104,7 @@ pub async fn erase_now(
 
 /// Deletes files (objects from the store, mail files from the mail folder),
 /// then takes them off the queue; how many objects went.
-async fn delete_leftovers(state: &AppState, leftovers: Vec<Leftover>) -> anyhow::Result<usize> {
+async fn delete_leftovers(state: &Services, leftovers: Vec<Leftover>) -> anyhow::Result<usize> {
     if leftovers.is_empty() {
         return Ok(0);
     }
@@ -125,7 +123,7 @@ async fn delete_leftovers(state: &AppState, leftovers: Vec<Leftover>) -> anyhow:
 }
 
 /// Deletes the files earlier runs queued but did not get to delete.
-async fn finish_deletions(state: &AppState) -> anyhow::Result<usize> {
+async fn finish_deletions(state: &Services) -> anyhow::Result<usize> {
     let mut deleted = 0;
     loop {
         let leftovers = deletion::queued_leftovers(&state.db, LEFTOVER_BATCH).await?;
@@ -137,7 +135,7 @@ async fn finish_deletions(state: &AppState) -> anyhow::Result<usize> {
 }
 
 /// Computes purge dates missing or made under another policy.
-async fn refresh_stale(state: &AppState) -> anyhow::Result<()> {
+async fn refresh_stale(state: &Services) -> anyhow::Result<()> {
     const BATCH: u64 = 500;
     loop {
         let refreshed = state
@@ -155,15 +153,14 @@ async fn refresh_stale(state: &AppState) -> anyhow::Result<()> {
 
 /// Queues one reminder per application and purge date; the link in it is
 /// made when the mail is sent.
-async fn send_reminders(state: &AppState) -> anyhow::Result<usize> {
+async fn send_reminders(state: &Services) -> anyhow::Result<usize> {
     let mut reminded = 0;
     loop {
-        let now = Utc::now();
+        let now = state.now();
         let (claimed, queued) = state
             .writer
             .run(QueueReminders {
                 policy: Arc::clone(&state.policy),
-                now,
                 link_expires: now + state.settings.link_ttl(),
                 domain: mail::message_domain(&state.settings.server.public_url),
             })
@@ -182,7 +179,6 @@ async fn send_reminders(state: &AppState) -> anyhow::Result<usize> {
 /// how many were claimed, and how many reminded.
 struct QueueReminders {
     policy: Arc<crate::retention::policy::Policy>,
-    now: DateTime<Utc>,
     link_expires: DateTime<Utc>,
     domain: String,
 }
@@ -190,8 +186,12 @@ struct QueueReminders {
 impl Unit for QueueReminders {
     type Output = (usize, usize);
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<(usize, usize), DbErr> {
-        let (policy, now) = (&*self.policy, self.now);
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, usize), DbErr> {
+        let policy = &*self.policy;
         let claimed = records::claim_reminders(txn, policy, now, REMINDER_BATCH).await?;
         let facts: HashMap<_, _> = records::facts_of(txn, &claimed)
             .await?
@@ -220,7 +220,7 @@ impl Unit for QueueReminders {
                     body: mail.body,
                     domain: self.domain.clone(),
                 };
-                store::messages::queue(txn, message, &Actor::default()).await?;
+                store::messages::queue(txn, message, &Actor::default(), now).await?;
                 queued += 1;
             }
             // Reminded, or not to be: either way not asked again for this date.

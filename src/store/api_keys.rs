@@ -1,7 +1,6 @@
 //! API keys: create and revoke (each with its audit event, in one
 //! transaction), find by secret, list.
 
-use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, prelude::*,
 };
@@ -20,25 +19,28 @@ pub struct CreateKey {
     pub publishable: bool,
     pub secret_hash: String,
     pub actor: Actor,
-    pub now: DateTime<Utc>,
 }
 
 impl Unit for CreateKey {
     type Output = api_key::Model;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<api_key::Model, DbErr> {
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        now: DateTimeUtc,
+    ) -> Result<api_key::Model, DbErr> {
         let key = api_key::ActiveModel {
             id: Set(Uuid::now_v7()),
             name: Set(self.name.clone()),
             role: Set(self.role.as_str().to_owned()),
             publishable: Set(self.publishable),
             secret_hash: Set(self.secret_hash.clone()),
-            created_at: Set(self.now),
+            created_at: Set(now),
             revoked_at: Set(None),
         }
         .insert(txn)
         .await?;
-        audit::record(txn, &self.actor, "api_key.created", None, Some(key.id)).await?;
+        audit::record(txn, now, &self.actor, "api_key.created", None, Some(key.id)).await?;
         Ok(key)
     }
 }
@@ -48,13 +50,16 @@ impl Unit for CreateKey {
 pub struct RevokeKey {
     pub id: Uuid,
     pub actor: Actor,
-    pub now: DateTime<Utc>,
 }
 
 impl Unit for RevokeKey {
     type Output = Option<api_key::Model>;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<api_key::Model>, DbErr> {
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        now: DateTimeUtc,
+    ) -> Result<Option<api_key::Model>, DbErr> {
         let Some(key) = api_key::Entity::find_by_id(self.id).one(txn).await? else {
             return Ok(None);
         };
@@ -62,9 +67,17 @@ impl Unit for RevokeKey {
             return Ok(Some(key));
         }
         let mut active: api_key::ActiveModel = key.into();
-        active.revoked_at = Set(Some(self.now));
+        active.revoked_at = Set(Some(now));
         let revoked = active.update(txn).await?;
-        audit::record(txn, &self.actor, "api_key.revoked", None, Some(self.id)).await?;
+        audit::record(
+            txn,
+            now,
+            &self.actor,
+            "api_key.revoked",
+            None,
+            Some(self.id),
+        )
+        .await?;
         Ok(Some(revoked))
     }
 }

@@ -356,7 +356,6 @@ pub struct Rectify {
     pub changes: Rectification,
     pub actor: super::audit::Actor,
     pub policy: std::sync::Arc<Policy>,
-    pub now: DateTime<Utc>,
 }
 
 impl super::writer::Unit for Rectify {
@@ -365,6 +364,7 @@ impl super::writer::Unit for Rectify {
     async fn run(
         &self,
         txn: &sea_orm::DatabaseTransaction,
+        now: DateTime<Utc>,
     ) -> Result<Option<application::Model>, DbErr> {
         let Some(current) = application::Entity::find_by_id(self.id)
             .lock_exclusive()
@@ -373,10 +373,11 @@ impl super::writer::Unit for Rectify {
         else {
             return Ok(None);
         };
-        rectify(txn, current, &self.changes, self.now).await?;
-        crate::retention::records::refresh(txn, &self.policy, &[self.id]).await?;
+        rectify(txn, current, &self.changes, now).await?;
+        crate::retention::records::refresh(txn, &self.policy, &[self.id], now).await?;
         super::audit::record(
             txn,
+            now,
             &self.actor,
             "application.rectified",
             Some(self.id),

@@ -1,6 +1,5 @@
 //! The audit log: every read or change of personal data by a key.
 
-use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, QuerySelect,
     prelude::*,
@@ -17,6 +16,7 @@ pub struct Actor {
 
 pub async fn record(
     db: &impl ConnectionTrait,
+    at: DateTimeUtc,
     actor: &Actor,
     action: &str,
     application_id: Option<Uuid>,
@@ -24,7 +24,7 @@ pub async fn record(
 ) -> Result<(), DbErr> {
     audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
-        at: Set(Utc::now()),
+        at: Set(at),
         api_key_id: Set(actor.api_key_id),
         actor: Set(actor.on_behalf_of.clone()),
         action: Set(action.to_owned()),
@@ -47,9 +47,10 @@ pub struct Access {
 impl Unit for Access {
     type Output = ();
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTimeUtc) -> Result<(), DbErr> {
         record(
             txn,
+            now,
             &self.actor,
             self.action,
             self.application_id,
@@ -71,9 +72,8 @@ pub struct Listed {
 impl Unit for Listed {
     type Output = ();
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    async fn run(&self, txn: &DatabaseTransaction, at: DateTimeUtc) -> Result<(), DbErr> {
         let listing = Uuid::now_v7();
-        let at = Utc::now();
         // One event even for an empty page: the search itself is recorded.
         let shown: Vec<Option<Uuid>> = if self.application_ids.is_empty() {
             vec![None]

@@ -18,7 +18,11 @@ pub struct NewState {
     pub expires_at: DateTime<Utc>,
 }
 
-async fn insert_state(db: &impl ConnectionTrait, new: &NewState) -> Result<(), DbErr> {
+async fn insert_state(
+    db: &impl ConnectionTrait,
+    new: &NewState,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
     oauth_state::ActiveModel {
         id: Set(Uuid::now_v7()),
         state_hash: Set(new.state_hash.clone()),
@@ -26,7 +30,7 @@ async fn insert_state(db: &impl ConnectionTrait, new: &NewState) -> Result<(), D
         job_id: Set(new.job_id),
         return_to: Set(new.return_to.clone()),
         pkce_verifier: Set(new.pkce_verifier.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         expires_at: Set(new.expires_at),
     }
     .insert(db)
@@ -62,7 +66,11 @@ pub struct NewImport {
     pub expires_at: DateTime<Utc>,
 }
 
-async fn insert_import(db: &impl ConnectionTrait, new: &NewImport) -> Result<(), DbErr> {
+async fn insert_import(
+    db: &impl ConnectionTrait,
+    new: &NewImport,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
     let profile = new.profile.clone();
     oauth_import::ActiveModel {
         id: Set(new.id),
@@ -75,7 +83,7 @@ async fn insert_import(db: &impl ConnectionTrait, new: &NewImport) -> Result<(),
         locale: Set(profile.locale),
         profile_url: Set(profile.profile_url),
         picture_url: Set(profile.picture_url),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         expires_at: Set(new.expires_at),
     }
     .insert(db)
@@ -132,8 +140,8 @@ pub struct StartSignIn(pub NewState);
 impl Unit for StartSignIn {
     type Output = ();
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
-        insert_state(txn, &self.0).await
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTimeUtc) -> Result<(), DbErr> {
+        insert_state(txn, &self.0, now).await
     }
 }
 
@@ -146,7 +154,11 @@ pub struct TakeSignIn {
 impl Unit for TakeSignIn {
     type Output = Option<oauth_state::Model>;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<oauth_state::Model>, DbErr> {
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        _now: DateTimeUtc,
+    ) -> Result<Option<oauth_state::Model>, DbErr> {
         take_state(txn, &self.state_hash, self.provider).await
     }
 }
@@ -157,23 +169,25 @@ pub struct SaveImport(pub NewImport);
 impl Unit for SaveImport {
     type Output = ();
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
-        insert_import(txn, &self.0).await
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTimeUtc) -> Result<(), DbErr> {
+        insert_import(txn, &self.0, now).await
     }
 }
 
 /// Deletes what expired by `now`: sign-ins, imports and intake keys
 /// (idempotency keys and tombstones); how many of each went.
-pub struct DeleteExpired {
-    pub now: DateTime<Utc>,
-}
+pub struct DeleteExpired;
 
 impl Unit for DeleteExpired {
     type Output = (u64, u64, u64);
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<(u64, u64, u64), DbErr> {
-        let (states, imports) = delete_expired(txn, self.now).await?;
-        let keys = super::intake::delete_expired(txn, self.now).await?;
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        now: DateTimeUtc,
+    ) -> Result<(u64, u64, u64), DbErr> {
+        let (states, imports) = delete_expired(txn, now).await?;
+        let keys = super::intake::delete_expired(txn, now).await?;
         Ok((states, imports, keys))
     }
 }

@@ -71,7 +71,11 @@ impl Unit for Admission {
     /// The candidate (found or made by email), the application, its
     /// documents, its intake key, the audit event and the acknowledgment,
     /// using up the import if any.
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<ApplicationRecord, DbErr> {
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        _now: DateTimeUtc,
+    ) -> Result<ApplicationRecord, DbErr> {
         let now = self.now;
         if let Some(import_id) = self.import_id
             && !imports::consume_import(txn, import_id, now).await?
@@ -107,6 +111,7 @@ impl Unit for Admission {
         }
         audit::record(
             txn,
+            now,
             &self.actor,
             "application.created",
             Some(application.id),
@@ -115,7 +120,7 @@ impl Unit for Admission {
         .await?;
         if let Some(acknowledgment) = &self.acknowledgment {
             // The system sends it, not the key that submitted.
-            messages::queue(txn, acknowledgment.clone(), &Actor::default()).await?;
+            messages::queue(txn, acknowledgment.clone(), &Actor::default(), now).await?;
         }
         Ok(ApplicationRecord {
             application,

@@ -99,8 +99,8 @@ async fn insert(
     application_id: Uuid,
     plan: InterviewPlan,
     actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<interview::Model, DbErr> {
-    let now = Utc::now();
     let mut active = interview::ActiveModel {
         id: Set(Uuid::now_v7()),
         application_id: Set(application_id),
@@ -121,12 +121,13 @@ async fn update(
     db: &impl ConnectionTrait,
     current: interview::Model,
     plan: InterviewPlan,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<interview::Model, DbErr> {
     let sequence = current.sequence + 1;
     let mut active: interview::ActiveModel = current.into();
     plan.apply(&mut active);
     active.sequence = Set(sequence);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     active.update(db).await
 }
 
@@ -140,16 +141,28 @@ pub struct CreateInterview {
 impl Unit for CreateInterview {
     type Output = Option<interview::Model>;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<interview::Model>, DbErr> {
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        now: DateTimeUtc,
+    ) -> Result<Option<interview::Model>, DbErr> {
         if super::applications::find(txn, self.application_id)
             .await?
             .is_none()
         {
             return Ok(None);
         }
-        let interview = insert(txn, self.application_id, self.plan.clone(), &self.actor).await?;
+        let interview = insert(
+            txn,
+            self.application_id,
+            self.plan.clone(),
+            &self.actor,
+            now,
+        )
+        .await?;
         super::audit::record(
             txn,
+            now,
             &self.actor,
             "interview.created",
             Some(self.application_id),
@@ -180,6 +193,7 @@ where
     async fn run(
         &self,
         txn: &DatabaseTransaction,
+        now: DateTimeUtc,
     ) -> Result<Option<Result<interview::Model, FieldError>>, DbErr> {
         let Some(current) = find_for_update(txn, self.application_id, self.interview_id).await?
         else {
@@ -189,9 +203,10 @@ where
             Ok(plan) => plan,
             Err(invalid) => return Ok(Some(Err(invalid))),
         };
-        let updated = update(txn, current, plan).await?;
+        let updated = update(txn, current, plan, now).await?;
         super::audit::record(
             txn,
+            now,
             &self.actor,
             "interview.updated",
             Some(self.application_id),

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, QuerySelect,
     prelude::*,
@@ -19,8 +18,11 @@ pub struct NewJob {
     pub indeed_job_id: Option<String>,
 }
 
-async fn create(db: &impl ConnectionTrait, new: &NewJob) -> Result<job::Model, DbErr> {
-    let now = Utc::now();
+async fn create(
+    db: &impl ConnectionTrait,
+    new: &NewJob,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<job::Model, DbErr> {
     job::ActiveModel {
         id: Set(Uuid::now_v7()),
         title: Set(new.title.clone()),
@@ -83,8 +85,8 @@ async fn update(
     db: &impl ConnectionTrait,
     current: job::Model,
     changes: &JobChanges,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<job::Model, DbErr> {
-    let now = Utc::now();
     let was_open = current.status == JobStatus::Open.as_str();
     let mut active: job::ActiveModel = current.into();
     if let Some(title) = &changes.title {
@@ -123,8 +125,8 @@ pub struct CreateJob(pub NewJob);
 impl Unit for CreateJob {
     type Output = job::Model;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<job::Model, DbErr> {
-        create(txn, &self.0).await
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTimeUtc) -> Result<job::Model, DbErr> {
+        create(txn, &self.0, now).await
     }
 }
 
@@ -140,7 +142,11 @@ pub struct UpdateJob {
 impl Unit for UpdateJob {
     type Output = Option<job::Model>;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<job::Model>, DbErr> {
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        now: DateTimeUtc,
+    ) -> Result<Option<job::Model>, DbErr> {
         let Some(current) = job::Entity::find_by_id(self.id)
             .lock_exclusive()
             .one(txn)
@@ -154,9 +160,9 @@ impl Unit for UpdateJob {
                 .country
                 .as_ref()
                 .is_some_and(|c| *c != current.country);
-        let job = update(txn, current, changes).await?;
+        let job = update(txn, current, changes, now).await?;
         if moves_retention {
-            crate::retention::records::refresh_job(txn, &self.policy, job.id).await?;
+            crate::retention::records::refresh_job(txn, &self.policy, job.id, now).await?;
         }
         Ok(Some(job))
     }

@@ -54,8 +54,8 @@ pub async fn queue(
     db: &impl ConnectionTrait,
     new: NewMessage,
     actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<message::Model, DbErr> {
-    let now = Utc::now();
     let message = message_row(new, actor, now).insert(db).await?;
     outbox::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -77,8 +77,9 @@ async fn record_inbound(
     new: NewMessage,
     received_at: DateTime<Utc>,
     actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<message::Model, DbErr> {
-    let mut row = message_row(new, actor, Utc::now());
+    let mut row = message_row(new, actor, now);
     row.direction = Set(MessageDirection::Inbound.as_str().into());
     row.status = Set(MessageStatus::Received.as_str().into());
     row.received_at = Set(Some(received_at));
@@ -170,12 +171,13 @@ async fn settle(
     db: &impl ConnectionTrait,
     row: &outbox::Model,
     outcome: &Outcome,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, DbErr> {
     let finish = |status: MessageStatus, sent_at: Option<DateTime<Utc>>| async move {
         let updated = message::Entity::update_many()
             .col_expr(message::Column::Status, Expr::value(status.as_str()))
             .col_expr(message::Column::SentAt, Expr::value(sent_at))
-            .col_expr(message::Column::UpdatedAt, Expr::value(Utc::now()))
+            .col_expr(message::Column::UpdatedAt, Expr::value(now))
             .filter(message::Column::Id.eq(row.message_id))
             .exec(db)
             .await?;
@@ -226,7 +228,11 @@ pub struct RecordMessage {
 impl Unit for RecordMessage {
     type Output = Option<message::Model>;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<message::Model>, DbErr> {
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        now: DateTimeUtc,
+    ) -> Result<Option<message::Model>, DbErr> {
         let application_id = self.new.application_id;
         if super::applications::find(txn, application_id)
             .await?
@@ -236,16 +242,17 @@ impl Unit for RecordMessage {
         }
         let (message, action) = match self.direction {
             MessageDirection::Outbound => (
-                queue(txn, self.new.clone(), &self.actor).await?,
+                queue(txn, self.new.clone(), &self.actor, now).await?,
                 "message.queued",
             ),
             MessageDirection::Inbound => (
-                record_inbound(txn, self.new.clone(), self.received_at, &self.actor).await?,
+                record_inbound(txn, self.new.clone(), self.received_at, &self.actor, now).await?,
                 "message.recorded",
             ),
         };
         super::audit::record(
             txn,
+            now,
             &self.actor,
             action,
             Some(application_id),
@@ -256,16 +263,17 @@ impl Unit for RecordMessage {
     }
 }
 
-/// Makes every queued mail due at `now` (see [`make_all_due`]).
+/// Makes every queued mail due at `at` (see [`make_all_due`]): the start of
+/// a delivery run, so that the run takes them.
 pub struct MakeAllDue {
-    pub now: DateTime<Utc>,
+    pub at: DateTime<Utc>,
 }
 
 impl Unit for MakeAllDue {
     type Output = ();
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
-        make_all_due(txn, self.now).await
+    async fn run(&self, txn: &DatabaseTransaction, _now: DateTimeUtc) -> Result<(), DbErr> {
+        make_all_due(txn, self.at).await
     }
 }
 
@@ -280,7 +288,11 @@ pub struct ClaimDue {
 impl Unit for ClaimDue {
     type Output = Vec<outbox::Model>;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<Vec<outbox::Model>, DbErr> {
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        _now: DateTimeUtc,
+    ) -> Result<Vec<outbox::Model>, DbErr> {
         claim_due(txn, self.now, self.due_by, self.lease_until, self.limit).await
     }
 }
@@ -293,10 +305,10 @@ pub struct Settle(pub Vec<(outbox::Model, Outcome)>);
 impl Unit for Settle {
     type Output = Vec<Uuid>;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<Vec<Uuid>, DbErr> {
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTimeUtc) -> Result<Vec<Uuid>, DbErr> {
         let mut gone = Vec::new();
         for (row, outcome) in &self.0 {
-            if !settle(txn, row, outcome).await? {
+            if !settle(txn, row, outcome, now).await? {
                 gone.push(row.message_id);
             }
         }

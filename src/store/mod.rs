@@ -28,14 +28,14 @@ use sea_orm::{
     },
 };
 
-use crate::config::DatabaseSettings;
+use crate::{clock::Clock, config::DatabaseSettings};
 
 impl DatabaseSettings {
     /// The writer, migrated: on SQLite over a single connection (SQLite has
     /// one writer at a time; queueing for it here is fair and fast) with
     /// group commits, on PostgreSQL over a pool of its own. Either is
-    /// reopened by the writer after a failure.
-    pub async fn connect_writer(&self) -> anyhow::Result<writer::Writer> {
+    /// reopened by the writer after a failure. Units hear the time from `clock`.
+    pub async fn connect_writer(&self, clock: Clock) -> anyhow::Result<writer::Writer> {
         let settings = self.clone();
         let size = self.writer_pool_size();
         let first = self.connect_with(size).await?;
@@ -48,7 +48,7 @@ impl DatabaseSettings {
                     .map_err(|err| DbErr::Conn(RuntimeErr::Internal(format!("{err:#}"))))
             })
         });
-        let writer = writer::Writer::new(first, connect, self.is_sqlite());
+        let writer = writer::Writer::new(first, connect, self.is_sqlite(), clock);
         writer.migrate().await?;
         Ok(writer)
     }

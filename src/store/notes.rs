@@ -1,6 +1,5 @@
 //! Recruiters' notes on an application.
 
-use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, prelude::*,
 };
@@ -40,8 +39,8 @@ async fn insert(
     application_id: Uuid,
     body: String,
     author: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<note::Model, DbErr> {
-    let now = Utc::now();
     note::ActiveModel {
         id: Set(Uuid::now_v7()),
         application_id: Set(application_id),
@@ -61,13 +60,14 @@ async fn update(
     application_id: Uuid,
     note_id: Uuid,
     body: String,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<note::Model>, DbErr> {
     let Some(current) = find(db, application_id, note_id).await? else {
         return Ok(None);
     };
     let mut active: note::ActiveModel = current.into();
     active.body = Set(body);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     active.update(db).await.map(Some)
 }
 
@@ -95,16 +95,28 @@ pub struct CreateNote {
 impl Unit for CreateNote {
     type Output = Option<note::Model>;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<note::Model>, DbErr> {
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        now: DateTimeUtc,
+    ) -> Result<Option<note::Model>, DbErr> {
         if super::applications::find(txn, self.application_id)
             .await?
             .is_none()
         {
             return Ok(None);
         }
-        let note = insert(txn, self.application_id, self.body.clone(), &self.actor).await?;
+        let note = insert(
+            txn,
+            self.application_id,
+            self.body.clone(),
+            &self.actor,
+            now,
+        )
+        .await?;
         audit::record(
             txn,
+            now,
             &self.actor,
             "note.created",
             Some(self.application_id),
@@ -126,11 +138,23 @@ pub struct UpdateNote {
 impl Unit for UpdateNote {
     type Output = Option<note::Model>;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<Option<note::Model>, DbErr> {
-        let note = update(txn, self.application_id, self.note_id, self.body.clone()).await?;
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        now: DateTimeUtc,
+    ) -> Result<Option<note::Model>, DbErr> {
+        let note = update(
+            txn,
+            self.application_id,
+            self.note_id,
+            self.body.clone(),
+            now,
+        )
+        .await?;
         if note.is_some() {
             audit::record(
                 txn,
+                now,
                 &self.actor,
                 "note.updated",
                 Some(self.application_id),
@@ -152,11 +176,12 @@ pub struct DeleteNote {
 impl Unit for DeleteNote {
     type Output = bool;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<bool, DbErr> {
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTimeUtc) -> Result<bool, DbErr> {
         let deleted = delete(txn, self.application_id, self.note_id).await?;
         if deleted {
             audit::record(
                 txn,
+                now,
                 &self.actor,
                 "note.deleted",
                 Some(self.application_id),

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, QuerySelect,
     prelude::*,
@@ -34,6 +33,7 @@ async fn move_status(
     to: ApplicationStatus,
     reason: Option<String>,
     actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<MoveOutcome, DbErr> {
     let Some(current) = application::Entity::find_by_id(application_id)
         .lock_exclusive()
@@ -46,7 +46,6 @@ async fn move_status(
     if let Err(refused) = status.check_move(to, reason.as_deref()) {
         return Ok(MoveOutcome::Refused(refused));
     }
-    let now = Utc::now();
     let from = current.status.clone();
     let mut active: application::ActiveModel = current.into();
     active.status = Set(to.as_str().to_owned());
@@ -92,19 +91,22 @@ pub struct MoveStatus {
 impl Unit for MoveStatus {
     type Output = MoveOutcome;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<MoveOutcome, DbErr> {
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTimeUtc) -> Result<MoveOutcome, DbErr> {
         let outcome = move_status(
             txn,
             self.application_id,
             self.to,
             self.reason.clone(),
             &self.actor,
+            now,
         )
         .await?;
         if let MoveOutcome::Moved { .. } = outcome {
-            crate::retention::records::refresh(txn, &self.policy, &[self.application_id]).await?;
+            crate::retention::records::refresh(txn, &self.policy, &[self.application_id], now)
+                .await?;
             super::audit::record(
                 txn,
+                now,
                 &self.actor,
                 "application.status_changed",
                 Some(self.application_id),

@@ -14,17 +14,16 @@ pub const INTAKE: &str = "intake";
 /// starting at once agree on the first one written).
 pub struct EnsureKey {
     pub name: &'static str,
-    pub now: DateTime<Utc>,
 }
 
 impl Unit for EnsureKey {
     type Output = HashKey;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<HashKey, DbErr> {
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTime<Utc>) -> Result<HashKey, DbErr> {
         service_secret::Entity::insert(service_secret::ActiveModel {
             name: Set(self.name.to_owned()),
             value: Set(HashKey::generate().to_hex()),
-            created_at: Set(self.now),
+            created_at: Set(now),
         })
         .on_conflict(
             OnConflict::column(service_secret::Column::Name)

@@ -27,6 +27,7 @@ use std::{
     time::Duration,
 };
 
+use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
@@ -35,6 +36,7 @@ use sea_orm::{
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{entity::writer_probe, is_unavailable};
+use crate::clock::Clock;
 
 /// A unit of work: everything one request or job writes, audit event
 /// included, in one transaction. It may run more than once (after a group
@@ -42,9 +44,11 @@ use super::{entity::writer_probe, is_unavailable};
 pub trait Unit: Send + Sync + 'static {
     type Output: Send + 'static;
 
+    /// `now` is the writer's clock at the start of this attempt.
     fn run(
         &self,
         txn: &DatabaseTransaction,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Self::Output, DbErr>> + Send;
 }
 
@@ -73,6 +77,7 @@ pub struct Writer {
 /// weakly, so both end once the last handle is gone.
 struct Inner {
     connect: Connect,
+    clock: Clock,
     /// The pool in use, with its generation; none after a failure, until the
     /// next unit opens a new one.
     pool: Mutex<Option<(u64, DatabaseConnection)>>,
@@ -104,7 +109,12 @@ impl Failure {
 impl Writer {
     /// A writer over pools that `connect` opens, starting with `first`;
     /// group commits when `group_commits` (SQLite).
-    pub fn new(first: DatabaseConnection, connect: Connect, group_commits: bool) -> Self {
+    pub fn new(
+        first: DatabaseConnection,
+        connect: Connect,
+        group_commits: bool,
+        clock: Clock,
+    ) -> Self {
         let (queue, receiver) = if group_commits {
             let (sender, receiver) = mpsc::channel(1024);
             (Some(sender), Some(receiver))
@@ -113,6 +123,7 @@ impl Writer {
         };
         let inner = Arc::new(Inner {
             connect,
+            clock,
             pool: Mutex::new(Some((0, first))),
             generation: AtomicU64::new(0),
             healthy: AtomicBool::new(true),
@@ -133,10 +144,12 @@ impl Writer {
     /// Runs `unit` in a transaction and returns its result once committed.
     pub async fn run<U: Unit>(&self, unit: U) -> Result<U::Output, DbErr> {
         let unit = Arc::new(unit);
+        let clock = self.inner.clock.clone();
         let work: Work = Arc::new(move |txn| {
             let unit = Arc::clone(&unit);
+            let now = clock.now();
             Box::pin(async move {
-                unit.run(txn)
+                unit.run(txn, now)
                     .await
                     .map(|v| Box::new(v) as Box<dyn Any + Send>)
             })
@@ -337,7 +350,7 @@ struct Probe;
 impl Unit for Probe {
     type Output = ();
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    async fn run(&self, txn: &DatabaseTransaction, _now: DateTime<Utc>) -> Result<(), DbErr> {
         let id = uuid::Uuid::new_v4();
         writer_probe::Entity::insert(writer_probe::ActiveModel {
             id: Set(id),
@@ -377,7 +390,7 @@ pub struct Execute(pub sea_orm::Statement);
 impl Unit for Execute {
     type Output = u64;
 
-    async fn run(&self, txn: &DatabaseTransaction) -> Result<u64, DbErr> {
+    async fn run(&self, txn: &DatabaseTransaction, _now: DateTime<Utc>) -> Result<u64, DbErr> {
         txn.execute_raw(self.0.clone())
             .await
             .map(|done| done.rows_affected())
@@ -395,7 +408,11 @@ mod tests {
     impl Unit for Insert {
         type Output = &'static str;
 
-        async fn run(&self, txn: &DatabaseTransaction) -> Result<&'static str, DbErr> {
+        async fn run(
+            &self,
+            txn: &DatabaseTransaction,
+            _now: DateTime<Utc>,
+        ) -> Result<&'static str, DbErr> {
             txn.execute_unprepared(&format!("INSERT INTO names (name) VALUES ('{}')", self.0))
                 .await?;
             Ok(self.0)
@@ -415,7 +432,7 @@ mod tests {
             Box::pin(async move { Database::connect(&url).await })
         });
         // The test reads through its own pool, as the service does.
-        let writer = Writer::new(first, connect, group_commits);
+        let writer = Writer::new(first, connect, group_commits, Clock::system());
         (writer, db, dir)
     }
 
@@ -460,7 +477,7 @@ mod tests {
     impl Unit for Fill {
         type Output = ();
 
-        async fn run(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        async fn run(&self, txn: &DatabaseTransaction, _now: DateTime<Utc>) -> Result<(), DbErr> {
             for n in 0..200 {
                 txn.execute_unprepared(&format!(
                     "INSERT INTO names (name) VALUES ('{n}-{}')",

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::{sync::watch, task::JoinHandle};
 
-use crate::{app::AppState, retention::service, store::imports::DeleteExpired};
+use crate::{retention::service, services::Services, store::imports::DeleteExpired};
 
 /// The running background tasks.
 pub struct Background {
@@ -19,7 +19,7 @@ pub struct Background {
 }
 
 /// Starts the periodic jobs.
-pub fn spawn_background(state: AppState) -> anyhow::Result<Background> {
+pub fn spawn_background(state: Services) -> anyhow::Result<Background> {
     let (stop, stopped) = watch::channel(false);
     let deliverer = outbox::Deliverer::new(&state.settings.mail)?;
     Ok(Background {
@@ -48,7 +48,7 @@ impl Background {
     }
 }
 
-async fn sweep_periodically(state: AppState) {
+async fn sweep_periodically(state: Services) {
     let every = Duration::from_secs(state.settings.storage.sweep_interval_secs.max(1));
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -68,7 +68,7 @@ async fn sweep_periodically(state: AppState) {
 }
 
 /// Reminds and purges every `retention.purge_interval`, from start-up on.
-async fn purge_periodically(state: AppState) {
+async fn purge_periodically(state: Services) {
     let mut ticker = tokio::time::interval(state.settings.purge_interval());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -89,14 +89,13 @@ async fn purge_periodically(state: AppState) {
 /// Deletes sign-ins and imports past their time, so that nothing stays about
 /// a candidate who signed in but did not apply; and idempotency keys and
 /// tombstones past theirs.
-async fn expire_imports_periodically(state: AppState) {
+async fn expire_imports_periodically(state: Services) {
     let every = Duration::from_secs(state.settings.oauth.sweep_interval_secs.max(1));
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let now = chrono::Utc::now();
-        match state.writer.run(DeleteExpired { now }).await {
+        match state.writer.run(DeleteExpired).await {
             Ok((0, 0, 0)) => {}
             Ok((states, imports, intake_keys)) => {
                 tracing::info!(
@@ -114,10 +113,10 @@ async fn expire_imports_periodically(state: AppState) {
 /// How long the deliverer waits for more mail once some is queued.
 const GATHER: Duration = Duration::from_millis(200);
 
-/// Delivers mail when some is queued (woken by `AppState::mail_queued`) and
+/// Delivers mail when some is queued (woken by `Services::mail_queued`) and
 /// every `mail.poll_interval_secs` for retries that came due.
 async fn deliver_mail(
-    state: AppState,
+    state: Services,
     deliverer: outbox::Deliverer,
     mut stopped: watch::Receiver<bool>,
 ) {

@@ -8,15 +8,14 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use lettre::message::Mailbox;
 
 use crate::{
-    app::AppState,
     config::MailSettings,
     domain::keys::{hash_secret, random_token},
     mail::{self, Mailer, Outgoing, SendError},
     retention::records::CreateLink,
+    services::Services,
     store::{
         self,
         entity::outbox,
@@ -68,18 +67,18 @@ impl Deliverer {
     /// `stop` says to stop (checked between mails).
     pub async fn deliver_due(
         &self,
-        state: &AppState,
+        state: &Services,
         stop: &(dyn Fn() -> bool + Sync),
     ) -> anyhow::Result<Delivered> {
         let mut delivered = Delivered::default();
         let lease = Duration::from_secs(self.settings.timeout_secs * 2 + 30);
         // Each run tries the mail due when it starts, each mail once.
-        let started = Utc::now();
+        let started = state.now();
         if self.ignore_backoff {
-            state.writer.run(MakeAllDue { now: started }).await?;
+            state.writer.run(MakeAllDue { at: started }).await?;
         }
         while !stop() {
-            let now = Utc::now();
+            let now = state.now();
             let lease_until = now + lease;
             let claimed = state
                 .writer
@@ -120,7 +119,7 @@ impl Deliverer {
                         delivered.sent -= 1;
                         delivered.retried += 1;
                         *outcome = Outcome::Retry {
-                            at: Utc::now()
+                            at: state.now()
                                 + self.backoff(u32::try_from(row.attempts).unwrap_or(0) + 1),
                             error: err.code(),
                         };
@@ -132,7 +131,7 @@ impl Deliverer {
         Ok(delivered)
     }
 
-    async fn attempt(&self, state: &AppState, row: &outbox::Model) -> anyhow::Result<Outcome> {
+    async fn attempt(&self, state: &Services, row: &outbox::Model) -> anyhow::Result<Outcome> {
         let Some(message) = store::messages::get(&state.db, row.message_id).await? else {
             return Ok(Outcome::Gone);
         };
@@ -159,10 +158,10 @@ impl Deliverer {
         };
         let attempts = u32::try_from(row.attempts).unwrap_or(0) + 1;
         let outcome = match self.mailer.send(&self.from, &mail).await {
-            Ok(()) => Outcome::Sent { at: Utc::now() },
+            Ok(()) => Outcome::Sent { at: state.now() },
             Err(SendError::Transient(error)) if attempts < self.settings.max_attempts => {
                 Outcome::Retry {
-                    at: Utc::now() + self.backoff(attempts),
+                    at: state.now() + self.backoff(attempts),
                     error,
                 }
             }
@@ -188,7 +187,7 @@ impl Deliverer {
     /// its claim expires.
     async fn settle(
         &self,
-        state: &AppState,
+        state: &Services,
         settled: Vec<(outbox::Model, Outcome)>,
     ) -> anyhow::Result<()> {
         let mut tries = 0;
@@ -216,10 +215,10 @@ impl Deliverer {
 
 /// Makes a candidate link for a reminder being sent: the token goes into the
 /// mail, only its hash into the database.
-async fn mint_link(state: &AppState, application_id: uuid::Uuid) -> anyhow::Result<String> {
+async fn mint_link(state: &Services, application_id: uuid::Uuid) -> anyhow::Result<String> {
     let token = random_token();
     let hash = hash_secret(&token);
-    let expires_at = Utc::now() + state.settings.link_ttl();
+    let expires_at = state.now() + state.settings.link_ttl();
     state
         .writer
         .run(CreateLink {

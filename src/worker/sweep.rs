@@ -17,6 +17,7 @@ pub async fn sweep_orphans(
     blobs: &Blobs,
     grace: Duration,
 ) -> anyhow::Result<usize> {
+    // Against the store's own modification times: the wall clock.
     let cutoff = chrono::Utc::now() - grace;
     let mut removed = 0;
     let mut candidates = Vec::with_capacity(BATCH);

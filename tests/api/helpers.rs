@@ -108,7 +108,6 @@ async fn start(
             publishable: false,
             secret_hash: admin.hash(),
             actor: Default::default(),
-            now: chrono::Utc::now(),
         })
         .await
         .expect("admin key");
@@ -213,6 +212,12 @@ impl ApplicationForm {
 }
 
 impl TestApp {
+    /// Moves the service's clock forward: what would expire or fall due
+    /// over `by` does so at once.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.state.clock.advance(by);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

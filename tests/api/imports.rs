@@ -331,7 +331,7 @@ async fn a_state_works_once_and_only_with_its_provider() {
 async fn an_expired_state_is_refused() {
     let s = setup(&[("oauth.state_ttl_secs", "1")]).await;
     let callback = s.callback_url("linkedin").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    s.app.advance(std::time::Duration::from_millis(1500));
     let response = s.follow(&callback).await;
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();

@@ -339,7 +339,7 @@ async fn a_redelivery_after_erasure_or_purge_stores_nothing() {
     // The same through the scheduled purge.
     let second = payload("indeed-app-purged", &job, &cv);
     assert_eq!(post_signed(&app, &second).await.status(), 201);
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.advance(std::time::Duration::from_millis(1100));
     let purged = applicant_vault::retention::service::run(&app.state, &|_| {})
         .await
         .unwrap();

@@ -168,7 +168,12 @@ async fn mail_waits_out_an_smtp_outage_and_is_delivered_exactly_once() {
     let message_id = sent["message_id"].as_str().unwrap().to_owned();
 
     // The relay is down: attempts fail and are rescheduled; nothing is lost.
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    for _ in 0..100 {
+        if app.count_rows("outbox WHERE attempts > 0").await == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let messages = app.messages_until(&id, |m| m.len() == 2).await;
     assert!(
         messages.iter().all(|m| m["status"] == "queued"),

@@ -93,11 +93,11 @@ async fn until_purged(app: &TestApp, id: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn reminded_candidates_extend_or_withdraw_and_the_purge_keeps_its_word() {
     let app = spawn_app_with(&[
-        ("retention.after_decision", "4s"),
+        ("retention.after_decision", "1h"),
         ("retention.purge_interval", "1s"),
-        ("consent.reminder_before", "4s"),
-        ("consent.extension", "1h"),
-        ("consent.max_total", "2h"),
+        ("consent.reminder_before", "1h"),
+        ("consent.extension", "1d"),
+        ("consent.max_total", "2d"),
         ("mail.poll_interval_secs", "1"),
     ])
     .await;
@@ -153,11 +153,11 @@ async fn reminded_candidates_extend_or_withdraw_and_the_purge_keeps_its_word() {
     assert_eq!(purge_after(&app, keep).await, due);
     assert_eq!(app.count_rows("consents").await, 0);
 
-    // Extending keeps it about an hour from now; doing it again changes nothing.
+    // Extending keeps it about a day from now; doing it again changes nothing.
     let extended = choose(&app, &keep_link, "extend").await;
     assert_eq!(extended.status(), StatusCode::OK);
     let kept_until = purge_after(&app, keep).await;
-    let expected = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+    let expected = app.state.clock.now() + chrono::TimeDelta::days(1);
     assert!(
         (kept_until - expected).num_seconds().abs() < 30,
         "{kept_until}"
@@ -196,7 +196,10 @@ async fn reminded_candidates_extend_or_withdraw_and_the_purge_keeps_its_word() {
     assert_eq!(download.status(), StatusCode::NOT_FOUND);
 
     // The others outlive their original dates: one by consent, one by the hold.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    app.advance(Duration::from_secs(3600 + 60));
+    applicant_vault::retention::service::run(&app.state, &|_| {})
+        .await
+        .unwrap();
     for id in [keep, held] {
         let status = app
             .get(&app.admin_key, &format!("/v1/applications/{id}"))
@@ -536,7 +539,7 @@ async fn dump_database(app: &TestApp) -> String {
 #[tokio::test]
 async fn nothing_personal_stays_after_a_purge() {
     let app = spawn_app_with(&[
-        ("retention.after_inactivity", "3s"),
+        ("retention.after_inactivity", "1h"),
         ("retention.purge_interval", "1h"),
     ])
     .await;
@@ -589,7 +592,7 @@ async fn nothing_personal_stays_after_a_purge() {
     let before = dump_database(&app).await;
     assert!(before.contains(email) && before.contains(name) && before.contains(phone));
 
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    app.advance(Duration::from_secs(3600 + 60));
     let done = applicant_vault::retention::service::run(&app.state, &|_| {})
         .await
         .unwrap();

@@ -147,7 +147,7 @@ async fn an_idempotency_key_expires() {
     let form = |name: &str| ApplicationForm::new(&job, "late@example.com").set("full_name", name);
     let (status, first) = json(app.submit(&app.admin_key, form("First"), Some("k")).await).await;
     assert_eq!(status, 201);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.advance(Duration::from_millis(1100));
     let (status, second) = json(app.submit(&app.admin_key, form("Second"), Some("k")).await).await;
     assert_eq!(status, 201, "{second}");
     assert_ne!(second["id"], first["id"]);
