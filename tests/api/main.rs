@@ -6,6 +6,7 @@ mod careers;
 mod cli;
 mod edge;
 mod faults;
+mod generated_client;
 mod helpers;
 mod imports;
 mod indeed_apply;
