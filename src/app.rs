@@ -74,7 +74,7 @@ impl AppState {
         };
         Self {
             client_address,
-            http: crate::oauth::http_client(services.settings.oauth.timeout()),
+            http: crate::oauth::http_client(services.settings.oauth.timeout.to_std()),
             limiter: Arc::new(Mutex::new(limiter)),
             services,
         }
@@ -187,12 +187,12 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let background = worker::spawn_background(self.state.services.clone())?;
-        let mail_timeout = Duration::from_secs(self.state.settings.mail.timeout_secs * 2 + 1);
+        let mail_timeout = self.state.settings.mail.timeout.to_std() * 2 + Duration::from_secs(1);
         let server = &self.state.settings.server;
         let limits = ConnectionLimits {
             header_timeout: server.header_timeout.to_std(),
             max_connections: server.max_connections,
-            shutdown_timeout: server.shutdown_timeout(),
+            shutdown_timeout: server.shutdown_timeout.to_std(),
         };
         let endpoint = routes(self.state);
         let result = edge::server::serve(self.listener, endpoint, limits, shutdown)

@@ -66,7 +66,7 @@ impl StorageSettings {
         let mut options: Vec<(String, String)> = self
             .options
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), v.expose().to_owned()))
             .collect();
         // A store that does not answer must not hang requests.
         for (key, default) in [("connect_timeout", "5s"), ("timeout", "60s")] {

@@ -186,7 +186,7 @@ pub async fn purge(settings: Settings) -> anyhow::Result<()> {
     );
     // `serve` sweeps on its own schedule; a host that purges from cron gets
     // the sweep here.
-    let grace = std::time::Duration::from_secs(state.settings.storage.orphan_grace_secs);
+    let grace = state.settings.storage.orphan_grace.to_std();
     let removed = crate::worker::sweep::sweep_orphans(&state.db, &state.blobs, grace).await?;
     println!("removed {removed} unreferenced objects");
     let mails =

@@ -211,7 +211,7 @@ impl IndeedApplyApi {
         if !settings.enabled() {
             return Err(ApiError::not_found("integration"));
         }
-        if !indeed_signature_valid(settings.api_secret.as_bytes(), &body.0, &signature) {
+        if !indeed_signature_valid(settings.api_secret.expose().as_bytes(), &body.0, &signature) {
             return Err(ApiError::bad_signature(
                 "X-Indeed-Signature: not the signature of this body",
             ));

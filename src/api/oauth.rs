@@ -1,9 +1,8 @@
 //! "Apply with LinkedIn / Indeed" in the candidate's browser: `start` sends
 //! them to the provider, `callback` brings them back to the careers page with
 //! an `import_id` (or an `import_error`). The state that ties the two is kept
-//! server-side, hashed, for `oauth.state_ttl_secs`, and works once.
+//! server-side, hashed, for `oauth.state_ttl`, and works once.
 
-use chrono::TimeDelta;
 use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, OpenApi,
@@ -126,7 +125,7 @@ impl OAuthApi {
                 tracing::error!(error = format!("{err:#}"), "provider misconfigured");
                 ApiError::internal()
             })?;
-        let ttl = TimeDelta::seconds(state.settings.oauth.state_ttl_secs as i64);
+        let ttl = state.settings.oauth.state_ttl.0;
         let new = NewState {
             state_hash: state_hash(&token),
             provider: provider.as_str(),
@@ -140,7 +139,7 @@ impl OAuthApi {
     }
 
     /// Where the provider sends the browser back: exchanges the code, reads
-    /// the profile, keeps it as an import for `oauth.import_ttl_secs`, and
+    /// the profile, keeps it as an import for `oauth.import_ttl`, and
     /// answers 302 to the page that started with `import_id=…`, or with
     /// `import_error=access_denied|provider_error|provider_unavailable`.
     /// A state that is unknown, used, expired or from another provider is 400.
@@ -218,7 +217,7 @@ impl OAuthApi {
             Err(why) => return fail(why),
         };
         let id = Uuid::new_v4();
-        let ttl = TimeDelta::seconds(state.settings.oauth.import_ttl_secs as i64);
+        let ttl = state.settings.oauth.import_ttl.0;
         let new = NewImport {
             // Random (v4, not time-ordered v7): the id is all a careers page
             // needs to read the import, so it must not be guessable.

@@ -143,11 +143,12 @@ impl Mailer {
         Ok(match settings.transport {
             MailTransport::File => Self::Files(PathBuf::from(&settings.dir)),
             MailTransport::Smtp => {
-                let timeout = Duration::from_secs(settings.timeout_secs);
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.smtp_url)
-                    .context("mail.smtp_url")?
-                    .timeout(Some(timeout))
-                    .build();
+                let timeout = settings.timeout.to_std();
+                let transport =
+                    AsyncSmtpTransport::<Tokio1Executor>::from_url(settings.smtp_url.expose())
+                        .context("mail.smtp_url")?
+                        .timeout(Some(timeout))
+                        .build();
                 Self::Smtp { transport, timeout }
             }
         })

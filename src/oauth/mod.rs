@@ -1,7 +1,7 @@
 //! Provider adapters for "Apply with LinkedIn / Indeed": the authorization
 //! redirect, the code exchange and the user info, through the oauth2 crate on
 //! an HTTP client that follows no redirects and gives up after
-//! `oauth.timeout_secs`. Tokens are used once, here, and never stored.
+//! `oauth.timeout`. Tokens are used once, here, and never stored.
 
 pub mod picture;
 
@@ -43,7 +43,9 @@ fn client(settings: &ProviderSettings, redirect_uri: &str) -> anyhow::Result<Con
         AuthType::BasicAuth
     };
     Ok(BasicClient::new(ClientId::new(settings.client_id.clone()))
-        .set_client_secret(ClientSecret::new(settings.client_secret.clone()))
+        .set_client_secret(ClientSecret::new(
+            settings.client_secret.expose().to_owned(),
+        ))
         .set_auth_uri(AuthUrl::new(settings.authorize_url.clone())?)
         .set_token_uri(oauth2::TokenUrl::new(settings.token_url.clone())?)
         .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned())?)

@@ -68,7 +68,7 @@ impl DatabaseSettings {
     }
 
     pub fn is_sqlite(&self) -> bool {
-        self.url.starts_with("sqlite:")
+        self.url.expose().starts_with("sqlite:")
     }
 
     /// Opens a pool. SQLite runs in WAL mode with full sync, so readers run
@@ -76,17 +76,17 @@ impl DatabaseSettings {
     /// with secure delete, so what a purge deletes is overwritten in the file,
     /// not left in free pages.
     async fn connect_with(&self, size: u32) -> anyhow::Result<DatabaseConnection> {
-        let mut options = ConnectOptions::new(self.url.clone());
+        let mut options = ConnectOptions::new(self.url.expose().to_owned());
         options
             .max_connections(size)
-            .acquire_timeout(self.acquire_timeout())
-            .connect_timeout(self.acquire_timeout())
+            .acquire_timeout(self.acquire_timeout.to_std())
+            .connect_timeout(self.acquire_timeout.to_std())
             // A ping before every checkout is a round trip on the hot path;
             // a broken connection still surfaces as an error on first use.
             .test_before_acquire(false)
             .sqlx_logging(false);
         if self.is_sqlite() {
-            create_sqlite_folder(&self.url)?;
+            create_sqlite_folder(self.url.expose())?;
             options.map_sqlx_sqlite_opts(|opts| {
                 opts.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)

@@ -49,12 +49,12 @@ impl Background {
 }
 
 async fn sweep_periodically(state: Services) {
-    let every = Duration::from_secs(state.settings.storage.sweep_interval_secs.max(1));
+    let every = state.settings.storage.sweep_interval.to_std();
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let grace = Duration::from_secs(state.settings.storage.orphan_grace_secs);
+        let grace = state.settings.storage.orphan_grace.to_std();
         match sweep::sweep_orphans(&state.db, &state.blobs, grace).await {
             Ok(removed) => tracing::info!(removed, "orphan sweep finished"),
             Err(err) => tracing::warn!(error = format!("{err:#}"), "orphan sweep failed"),
@@ -69,7 +69,7 @@ async fn sweep_periodically(state: Services) {
 
 /// Reminds and purges every `retention.purge_interval`, from start-up on.
 async fn purge_periodically(state: Services) {
-    let mut ticker = tokio::time::interval(state.settings.purge_interval());
+    let mut ticker = tokio::time::interval(state.settings.retention.purge_interval.to_std());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
@@ -90,7 +90,7 @@ async fn purge_periodically(state: Services) {
 /// a candidate who signed in but did not apply; and idempotency keys and
 /// tombstones past theirs.
 async fn expire_imports_periodically(state: Services) {
-    let every = Duration::from_secs(state.settings.oauth.sweep_interval_secs.max(1));
+    let every = state.settings.oauth.sweep_interval.to_std();
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -114,13 +114,13 @@ async fn expire_imports_periodically(state: Services) {
 const GATHER: Duration = Duration::from_millis(200);
 
 /// Delivers mail when some is queued (woken by `Services::mail_queued`) and
-/// every `mail.poll_interval_secs` for retries that came due.
+/// every `mail.poll_interval` for retries that came due.
 async fn deliver_mail(
     state: Services,
     deliverer: outbox::Deliverer,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let poll = Duration::from_secs(state.settings.mail.poll_interval_secs);
+    let poll = state.settings.mail.poll_interval.to_std();
     let wakeup = Arc::clone(&state.mail_queued);
     loop {
         let stopping = stopped.clone();

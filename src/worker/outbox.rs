@@ -58,9 +58,9 @@ impl Deliverer {
 
     /// The wait before attempt `attempts + 1`, doubling from the initial one.
     pub fn backoff(&self, attempts: u32) -> Duration {
-        let initial = self.settings.retry_initial_secs;
+        let initial = self.settings.retry_initial.to_std();
         let doubled = initial.saturating_mul(1 << attempts.saturating_sub(1).min(30));
-        Duration::from_secs(doubled.min(self.settings.retry_max_secs))
+        doubled.min(self.settings.retry_max.to_std())
     }
 
     /// Delivers the mail due now, round after round, until none is left or
@@ -71,7 +71,7 @@ impl Deliverer {
         stop: &(dyn Fn() -> bool + Sync),
     ) -> anyhow::Result<Delivered> {
         let mut delivered = Delivered::default();
-        let lease = Duration::from_secs(self.settings.timeout_secs * 2 + 30);
+        let lease = self.settings.timeout.to_std() * 2 + Duration::from_secs(30);
         // Each run tries the mail due when it starts, each mail once.
         let started = state.now();
         if self.ignore_backoff {
@@ -239,8 +239,8 @@ mod tests {
     #[test]
     fn retries_back_off_doubling_up_to_the_cap() {
         let mut settings = Settings::embedded_default().mail;
-        settings.retry_initial_secs = 30;
-        settings.retry_max_secs = 3600;
+        settings.retry_initial = crate::config::HumanDuration(chrono::TimeDelta::seconds(30));
+        settings.retry_max = crate::config::HumanDuration(chrono::TimeDelta::hours(1));
         let deliverer = Deliverer::new(&settings).unwrap();
         let waits: Vec<u64> = (1..=10).map(|n| deliverer.backoff(n).as_secs()).collect();
         assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);

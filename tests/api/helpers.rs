@@ -44,7 +44,7 @@ pub async fn spawn_app_with(overrides: Overrides<'_>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut env: Vec<(String, String)> = vec![
         var("server.listen", "127.0.0.1:0"),
-        var("storage.orphan_grace_secs", "3600"),
+        var("storage.orphan_grace", "1h"),
     ];
     let database = match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) => {

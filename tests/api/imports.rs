@@ -329,7 +329,7 @@ async fn a_state_works_once_and_only_with_its_provider() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_state_is_refused() {
-    let s = setup(&[("oauth.state_ttl_secs", "1")]).await;
+    let s = setup(&[("oauth.state_ttl", "1s")]).await;
     let callback = s.callback_url("linkedin").await;
     s.app.advance(std::time::Duration::from_millis(1500));
     let response = s.follow(&callback).await;
@@ -537,11 +537,7 @@ async fn pictures_come_only_from_listed_hosts_and_within_the_size_limit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unused_import_is_deleted_when_it_expires() {
-    let s = setup(&[
-        ("oauth.import_ttl_secs", "1"),
-        ("oauth.sweep_interval_secs", "1"),
-    ])
-    .await;
+    let s = setup(&[("oauth.import_ttl", "1s"), ("oauth.sweep_interval", "1s")]).await;
     let import_id = s.import("linkedin").await;
     assert_eq!(s.app.count_rows("oauth_imports").await, 1);
     let mut gone = false;

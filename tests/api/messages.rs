@@ -149,10 +149,10 @@ async fn mail_waits_out_an_smtp_outage_and_is_delivered_exactly_once() {
     let app = spawn_app_with(&[
         ("mail.transport", "smtp"),
         ("mail.smtp_url", &smtp_url),
-        ("mail.timeout_secs", "2"),
-        ("mail.retry_initial_secs", "1"),
-        ("mail.retry_max_secs", "1"),
-        ("mail.poll_interval_secs", "1"),
+        ("mail.timeout", "2s"),
+        ("mail.retry_initial", "1s"),
+        ("mail.retry_max", "1s"),
+        ("mail.poll_interval", "1s"),
     ])
     .await;
     let id = application(&app, "outage@example.com").await;
@@ -205,8 +205,8 @@ async fn the_cli_delivers_what_the_service_left_queued() {
     let app = spawn_app_with(&[
         ("mail.transport", "smtp"),
         ("mail.smtp_url", &smtp_url),
-        ("mail.timeout_secs", "2"),
-        ("mail.retry_initial_secs", "3600"),
+        ("mail.timeout", "2s"),
+        ("mail.retry_initial", "1h"),
     ])
     .await;
     let id = application(&app, "cli@example.com").await;

@@ -98,7 +98,7 @@ async fn reminded_candidates_extend_or_withdraw_and_the_purge_keeps_its_word() {
         ("consent.reminder_before", "1h"),
         ("consent.extension", "1d"),
         ("consent.max_total", "2d"),
-        ("mail.poll_interval_secs", "1"),
+        ("mail.poll_interval", "1s"),
     ])
     .await;
     let job = app.create_job("FR").await;
@@ -400,7 +400,7 @@ async fn the_preview_and_the_dry_run_list_what_will_go_and_why() {
     }
     let kept_before = std::fs::read_dir(&mail_dir).unwrap().count() - 2;
     let swept = purge_cli(&app, &[])
-        .env("APPLICANT_VAULT__STORAGE__ORPHAN_GRACE_SECS", "0")
+        .env("APPLICANT_VAULT__STORAGE__ORPHAN_GRACE", "0s")
         .output()
         .unwrap();
     let said = String::from_utf8(swept.stdout).unwrap();
@@ -610,7 +610,7 @@ async fn nothing_personal_stays_after_a_purge() {
     }
     assert!(after.contains("Other Person"), "the held one stays");
     // On SQLite, not even the file's free pages or its log keep them.
-    let url = &app.state.settings.database.url;
+    let url = app.state.settings.database.url.expose();
     if let Some(path) = url.strip_prefix("sqlite://") {
         let path = path.split('?').next().unwrap();
         for file in [path.to_owned(), format!("{path}-wal")] {
