@@ -549,7 +549,13 @@ fn intake_form(document: &mut Value) -> &mut Value {
 
 /// The spec as committed in `openapi/openapi.yaml`, independent of settings.
 pub fn spec_yaml() -> String {
-    serde_yaml::to_string(&document("http://127.0.0.1:8080")).expect("the spec is YAML")
+    to_yaml(&document("http://127.0.0.1:8080"))
+}
+
+/// YAML that YAML 1.1 readers (PyYAML, older tools) read as the same document:
+/// a string such as `NO`, `yes`, `on`, `1.0` or `null` is quoted.
+fn to_yaml(value: &Value) -> String {
+    serde_saphyr::to_string(value).expect("a JSON value is YAML")
 }
 
 #[cfg(test)]
@@ -617,6 +623,43 @@ mod tests {
             download["application/octet-stream"]["schema"]["format"],
             "binary"
         );
+    }
+
+    #[test]
+    fn the_spec_yaml_reads_back_as_the_same_document() {
+        let read: Value = serde_saphyr::from_str(&spec_yaml()).expect("the spec YAML parses");
+        assert_eq!(read, document("http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn strings_a_yaml_1_1_reader_would_retype_are_quoted() {
+        let words = [
+            "NO",
+            "no",
+            "yes",
+            "Y",
+            "on",
+            "OFF",
+            "1.0",
+            "1_000",
+            "0x1F",
+            "null",
+            "~",
+            "",
+            "2026-01-01",
+            "12:30",
+        ];
+        let yaml = to_yaml(&json!(words));
+        for word in words {
+            assert!(
+                yaml.contains(&format!("- '{word}'")) || yaml.contains(&format!("- \"{word}\"")),
+                "{word} is not quoted in:\n{yaml}"
+            );
+        }
+        let read: Value = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(read, json!(words));
+        // Plain words stay plain.
+        assert_eq!(to_yaml(&json!({"status": "hired"})), "status: hired\n");
     }
 
     #[test]
