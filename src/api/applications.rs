@@ -191,7 +191,7 @@ enum ApplicationResponse {
 }
 
 fn status_of(model: &application::Model) -> ApplicationStatus {
-    ApplicationStatus::parse(&model.status).unwrap_or(ApplicationStatus::New)
+    model.status
 }
 
 impl From<document::Model> for Document {

@@ -46,7 +46,7 @@ impl From<oauth_import::Model> for ProfileImport {
     fn from(import: oauth_import::Model) -> Self {
         Self {
             id: import.id,
-            provider: Provider::parse(&import.provider).unwrap_or(Provider::Linkedin),
+            provider: import.provider,
             job_id: import.job_id,
             full_name: import.full_name,
             given_name: import.given_name,

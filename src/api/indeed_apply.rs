@@ -242,7 +242,7 @@ async fn receive_application(
     }
     let job = find_job(state, &posted.job.job_id)
         .await?
-        .filter(|job| job.status == JobStatus::Open.as_str())
+        .filter(|job| job.status == JobStatus::Open)
         .ok_or_else(|| ApiError::not_found("job.jobId: an open job with this id"))?;
     let applicant = posted.applicant;
     let contact = ContactDetails {

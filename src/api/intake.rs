@@ -135,7 +135,7 @@ pub(super) async fn submit(
     // A closed job is invisible to the careers site, so it is not found here either.
     let job = store::jobs::get(&state.db, text.job_id)
         .await?
-        .filter(|job| job.status == JobStatus::Open.as_str())
+        .filter(|job| job.status == JobStatus::Open)
         .ok_or_else(|| ApiError::not_found("job_id: an open job with this id"))?;
     let limits = &state.settings.uploads;
     let mut files = vec![receive::check_file(DocumentKind::Cv, "cv", cv.0, limits).await?];
@@ -172,7 +172,7 @@ pub(super) async fn submit(
         && let Some(picture) = imported_picture(state, import, url).await
     {
         files.push(picture);
-        record_picture(&mut new, &import.provider);
+        record_picture(&mut new, import.provider.as_str());
     }
 
     let received = Received {
@@ -298,13 +298,11 @@ fn validate(
     import: Option<&oauth_import::Model>,
     job_id: Uuid,
 ) -> Result<NewApplication, fields::FieldError> {
-    let provider: &'static str = import
-        .and_then(|i| Provider::parse(&i.provider))
-        .map_or("form", Provider::as_str);
+    let provider: &'static str = import.map(|i| i.provider).map_or("form", Provider::as_str);
     let from_import = |pick: fn(&oauth_import::Model) -> Option<String>| import.and_then(pick);
     let profile_url = |wanted: Provider| {
         import
-            .filter(|i| i.provider == wanted.as_str())
+            .filter(|i| i.provider == wanted)
             .and_then(|i| i.profile_url.clone())
     };
     let mut provenance = Provenance::default();
@@ -384,7 +382,7 @@ async fn imported_picture(
     import: &oauth_import::Model,
     url: &str,
 ) -> Option<receive::CheckedFile> {
-    let provider = match Provider::parse(&import.provider)? {
+    let provider = match import.provider {
         Provider::Linkedin => &state.settings.oauth.linkedin,
         Provider::Indeed => &state.settings.oauth.indeed,
     };

@@ -87,7 +87,7 @@ impl From<job::Model> for Job {
             country: CountryCode(job.country),
             department: job.department,
             location: job.location,
-            status: JobStatus::parse(&job.status).unwrap_or(JobStatus::Closed),
+            status: job.status,
             created_at: job.created_at,
             updated_at: job.updated_at,
             closed_at: job.closed_at,
@@ -220,9 +220,7 @@ impl JobsApi {
         let caller = auth.0;
         let job = store::jobs::get(&state.db, id.0)
             .await?
-            .filter(|job| {
-                caller.role != Role::CareersSite || job.status == JobStatus::Open.as_str()
-            })
+            .filter(|job| caller.role != Role::CareersSite || job.status == JobStatus::Open)
             .ok_or_else(|| ApiError::not_found("job"))?;
         Ok(JobResponse::Ok(Json(job.into())))
     }

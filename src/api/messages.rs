@@ -76,11 +76,11 @@ impl From<message::Model> for Message {
         Self {
             id: model.id,
             application_id: model.application_id,
-            direction: MessageDirection::parse(&model.direction).unwrap_or_default(),
+            direction: model.direction,
             origin: model.origin,
             subject: model.subject,
             body: model.body,
-            status: MessageStatus::parse(&model.status).unwrap_or(MessageStatus::Queued),
+            status: model.status,
             message_id: model.message_id,
             created_at: model.created_at,
             sent_at: model.sent_at,

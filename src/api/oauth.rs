@@ -111,7 +111,7 @@ impl OAuthApi {
             .map_err(ApiError::bad_request)?;
         let open = store::jobs::get(&state.db, job_id.0)
             .await?
-            .is_some_and(|job| job.status == JobStatus::Open.as_str());
+            .is_some_and(|job| job.status == JobStatus::Open);
         if !open {
             return Ok(redirect(imports::with_result(
                 return_to,
@@ -128,7 +128,7 @@ impl OAuthApi {
         let ttl = state.settings.oauth.state_ttl.0;
         let new = NewState {
             state_hash: state_hash(&token),
-            provider: provider.as_str(),
+            provider,
             job_id: job_id.0,
             return_to: return_to.to_string(),
             pkce_verifier: authorization.pkce_verifier,
@@ -172,7 +172,7 @@ impl OAuthApi {
             .writer
             .run(TakeSignIn {
                 state_hash: state_hash(&token),
-                provider: provider.as_str(),
+                provider,
             })
             .await?
             .ok_or_else(|| {
@@ -222,7 +222,7 @@ impl OAuthApi {
             // Random (v4, not time-ordered v7): the id is all a careers page
             // needs to read the import, so it must not be guessable.
             id,
-            provider: provider.as_str(),
+            provider,
             job_id: taken.job_id,
             profile,
             expires_at: state.now() + ttl,

@@ -151,8 +151,8 @@ impl PipelineApi {
                     HistoryEntry {
                         kind: "status_change".into(),
                         at: change.at,
-                        from_status: ApplicationStatus::parse(&change.from_status),
-                        to_status: ApplicationStatus::parse(&change.to_status),
+                        from_status: Some(change.from_status),
+                        to_status: Some(change.to_status),
                         reason: change.reason,
                         action: None,
                         api_key_id: change.api_key_id,

@@ -10,7 +10,8 @@ use url::{Origin, Url};
 use super::fields::{self, Email};
 
 /// A provider candidates can import their profile from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
 #[oai(rename_all = "lowercase")]
 pub enum Provider {
     Linkedin,

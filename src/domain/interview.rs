@@ -2,7 +2,8 @@
 
 use poem_openapi::Enum;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
 #[oai(rename_all = "lowercase")]
 pub enum InterviewKind {
     Phone,
@@ -16,7 +17,8 @@ stored_as_text!(InterviewKind {
     Onsite => "onsite",
 });
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Enum, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
 #[oai(rename_all = "lowercase")]
 pub enum InterviewStatus {
     #[default]

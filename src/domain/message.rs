@@ -2,7 +2,8 @@
 
 use poem_openapi::Enum;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Enum, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
 #[oai(rename_all = "lowercase")]
 pub enum MessageDirection {
     /// Sent by us to the candidate.
@@ -17,7 +18,8 @@ stored_as_text!(MessageDirection {
     Inbound => "inbound",
 });
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
 #[oai(rename_all = "lowercase")]
 pub enum MessageStatus {
     /// Waiting in the outbox (also while its transport is down).

@@ -16,6 +16,22 @@ macro_rules! stored_as_text {
                 Self::ALL.iter().copied().find(|v| v.as_str() == value)
             }
         }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        /// How a stored column is read (`DeriveValueType`): a value the
+        /// code does not know is an error, never a silent default.
+        impl std::str::FromStr for $ty {
+            type Err = sea_orm::sea_query::ValueTypeErr;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Self::parse(text).ok_or(sea_orm::sea_query::ValueTypeErr)
+            }
+        }
     };
 }
 

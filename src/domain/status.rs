@@ -3,7 +3,8 @@
 use poem_openapi::Enum;
 
 /// Where an application stands in the recruitment procedure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
 #[oai(rename_all = "lowercase")]
 pub enum ApplicationStatus {
     New,
@@ -78,7 +79,8 @@ impl ApplicationStatus {
 pub struct MoveRefused(pub String);
 
 /// Whether a job takes applications.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
 #[oai(rename_all = "lowercase")]
 pub enum JobStatus {
     Open,

@@ -285,8 +285,7 @@ async fn erase(
 
     let mut counters: BTreeMap<(Uuid, String, String, String), i64> = BTreeMap::new();
     for (application, retention) in &going {
-        let outcome = crate::domain::status::ApplicationStatus::parse(&application.status)
-            .filter(|s| s.is_final());
+        let outcome = Some(application.status).filter(|s| s.is_final());
         let receipt = purge_receipt::Model {
             id: Uuid::now_v7(),
             application_id: application.id,

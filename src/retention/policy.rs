@@ -7,7 +7,8 @@ use poem_openapi::Enum;
 use crate::domain::status::ApplicationStatus;
 
 /// What a consent says about keeping an application.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Enum, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
 #[oai(rename_all = "lowercase")]
 pub enum ConsentKind {
     /// Keep it `consent.extension` longer (never past `consent.max_total`).

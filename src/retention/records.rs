@@ -89,7 +89,7 @@ pub async fn facts_of(
             Some((
                 application.id,
                 Facts {
-                    status: ApplicationStatus::parse(&application.status),
+                    status: Some(application.status),
                     decided_at: application.decided_at,
                     job_country: row.country.clone(),
                     job_closed_at: row.closed_at,
@@ -239,7 +239,7 @@ async fn record_consent(
     consent::ActiveModel {
         id: Set(Uuid::now_v7()),
         application_id: Set(application_id),
-        kind: Set(kind.as_str().to_owned()),
+        kind: Set(kind),
         purpose: Set("retention".to_owned()),
         evidence: Set(evidence),
         granted_at: Set(now),

@@ -88,7 +88,7 @@ pub async fn insert(
         id: Set(new.id),
         job_id: Set(new.job_id),
         candidate_id: Set(candidate_id),
-        status: Set(ApplicationStatus::New.as_str().to_owned()),
+        status: Set(ApplicationStatus::New),
         full_name: Set(new.contact.full_name.clone()),
         email: Set(new.contact.email.address.clone()),
         phone: Set(new.contact.phone.clone()),
@@ -199,7 +199,7 @@ pub async fn list(
         query = query.filter(application::Column::JobId.eq(job_id));
     }
     if let Some(status) = filter.status {
-        query = query.filter(application::Column::Status.eq(status.as_str()));
+        query = query.filter(application::Column::Status.eq(status));
     }
     if let Some(after) = filter.created_after {
         query = query.filter(application::Column::CreatedAt.gt(after));

@@ -7,11 +7,11 @@ use super::{
     entity::{oauth_import, oauth_state},
     writer::Unit,
 };
-use crate::domain::imports::Profile;
+use crate::domain::imports::{Profile, Provider};
 
 pub struct NewState {
     pub state_hash: String,
-    pub provider: &'static str,
+    pub provider: Provider,
     pub job_id: Uuid,
     pub return_to: String,
     pub pkce_verifier: Option<String>,
@@ -26,7 +26,7 @@ async fn insert_state(
     oauth_state::ActiveModel {
         id: Set(Uuid::now_v7()),
         state_hash: Set(new.state_hash.clone()),
-        provider: Set(new.provider.to_owned()),
+        provider: Set(new.provider),
         job_id: Set(new.job_id),
         return_to: Set(new.return_to.clone()),
         pkce_verifier: Set(new.pkce_verifier.clone()),
@@ -44,7 +44,7 @@ async fn insert_state(
 async fn take_state(
     db: &impl ConnectionTrait,
     state_hash: &str,
-    provider: &str,
+    provider: Provider,
 ) -> Result<Option<oauth_state::Model>, DbErr> {
     let Some(found) = oauth_state::Entity::find()
         .filter(oauth_state::Column::StateHash.eq(state_hash))
@@ -60,7 +60,7 @@ async fn take_state(
 
 pub struct NewImport {
     pub id: Uuid,
-    pub provider: &'static str,
+    pub provider: Provider,
     pub job_id: Uuid,
     pub profile: Profile,
     pub expires_at: DateTime<Utc>,
@@ -74,7 +74,7 @@ async fn insert_import(
     let profile = new.profile.clone();
     oauth_import::ActiveModel {
         id: Set(new.id),
-        provider: Set(new.provider.to_owned()),
+        provider: Set(new.provider),
         job_id: Set(new.job_id),
         full_name: Set(profile.full_name),
         given_name: Set(profile.given_name),
@@ -148,7 +148,7 @@ impl Unit for StartSignIn {
 /// Takes a sign-in state (see [`take_state`]).
 pub struct TakeSignIn {
     pub state_hash: String,
-    pub provider: &'static str,
+    pub provider: Provider,
 }
 
 impl Unit for TakeSignIn {

@@ -33,11 +33,11 @@ impl InterviewPlan {
         Self {
             starts_at: model.starts_at.with_timezone(&offset),
             ends_at: model.ends_at.with_timezone(&offset),
-            kind: InterviewKind::parse(&model.kind).unwrap_or(InterviewKind::Video),
+            kind: model.kind,
             location: model.location.clone(),
             meeting_url: model.meeting_url.clone(),
             interviewers: serde_json::from_value(model.interviewers.clone()).unwrap_or_default(),
-            status: InterviewStatus::parse(&model.status).unwrap_or(InterviewStatus::Scheduled),
+            status: model.status,
             feedback: model.feedback.clone(),
         }
     }
@@ -46,11 +46,11 @@ impl InterviewPlan {
         active.starts_at = Set(self.starts_at.with_timezone(&Utc));
         active.ends_at = Set(self.ends_at.with_timezone(&Utc));
         active.utc_offset_minutes = Set(self.starts_at.offset().local_minus_utc() / 60);
-        active.kind = Set(self.kind.as_str().to_owned());
+        active.kind = Set(self.kind);
         active.location = Set(self.location);
         active.meeting_url = Set(self.meeting_url);
         active.interviewers = Set(serde_json::Value::from(self.interviewers));
-        active.status = Set(self.status.as_str().to_owned());
+        active.status = Set(self.status);
         active.feedback = Set(self.feedback);
     }
 }

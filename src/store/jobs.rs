@@ -29,7 +29,7 @@ async fn create(
         country: Set(new.country.clone()),
         department: Set(new.department.clone()),
         location: Set(new.location.clone()),
-        status: Set(JobStatus::Open.as_str().to_owned()),
+        status: Set(JobStatus::Open),
         indeed_job_id: Set(new.indeed_job_id.clone()),
         closed_at: Set(None),
         created_at: Set(now),
@@ -63,7 +63,7 @@ pub async fn list(
 ) -> Result<Vec<job::Model>, DbErr> {
     let mut query = job::Entity::find().order_by_asc(job::Column::Id);
     if let Some(status) = status {
-        query = query.filter(job::Column::Status.eq(status.as_str()));
+        query = query.filter(job::Column::Status.eq(status));
     }
     if let Some(after) = after {
         query = query.filter(job::Column::Id.gt(after));
@@ -87,7 +87,7 @@ async fn update(
     changes: &JobChanges,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<job::Model, DbErr> {
-    let was_open = current.status == JobStatus::Open.as_str();
+    let was_open = current.status == JobStatus::Open;
     let mut active: job::ActiveModel = current.into();
     if let Some(title) = &changes.title {
         active.title = Set(title.clone());
@@ -106,11 +106,11 @@ async fn update(
     }
     match changes.status {
         Some(JobStatus::Closed) if was_open => {
-            active.status = Set(JobStatus::Closed.as_str().to_owned());
+            active.status = Set(JobStatus::Closed);
             active.closed_at = Set(Some(now));
         }
         Some(JobStatus::Open) if !was_open => {
-            active.status = Set(JobStatus::Open.as_str().to_owned());
+            active.status = Set(JobStatus::Open);
             active.closed_at = Set(None);
         }
         _ => {}
@@ -155,7 +155,7 @@ impl Unit for UpdateJob {
             return Ok(None);
         };
         let changes = &self.changes;
-        let moves_retention = changes.status.is_some_and(|s| s.as_str() != current.status)
+        let moves_retention = changes.status.is_some_and(|s| s != current.status)
             || changes
                 .country
                 .as_ref()

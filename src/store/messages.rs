@@ -37,11 +37,11 @@ fn message_row(new: NewMessage, actor: &Actor, now: DateTime<Utc>) -> message::A
         actor: Set(actor.on_behalf_of.clone()),
         created_at: Set(now),
         updated_at: Set(now),
-        direction: Set(MessageDirection::Outbound.as_str().into()),
+        direction: Set(MessageDirection::Outbound),
         origin: Set(new.origin),
         subject: Set(new.subject),
         body: Set(new.body),
-        status: Set(MessageStatus::Queued.as_str().into()),
+        status: Set(MessageStatus::Queued),
         message_id: Set(format!("<{id}@{}>", new.domain)),
         sent_at: Set(None),
         received_at: Set(None),
@@ -80,8 +80,8 @@ async fn record_inbound(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<message::Model, DbErr> {
     let mut row = message_row(new, actor, now);
-    row.direction = Set(MessageDirection::Inbound.as_str().into());
-    row.status = Set(MessageStatus::Received.as_str().into());
+    row.direction = Set(MessageDirection::Inbound);
+    row.status = Set(MessageStatus::Received);
     row.received_at = Set(Some(received_at));
     row.insert(db).await
 }

@@ -42,13 +42,13 @@ async fn move_status(
     else {
         return Ok(MoveOutcome::NoSuchApplication);
     };
-    let status = ApplicationStatus::parse(&current.status).unwrap_or(ApplicationStatus::New);
+    let status = current.status;
     if let Err(refused) = status.check_move(to, reason.as_deref()) {
         return Ok(MoveOutcome::Refused(refused));
     }
-    let from = current.status.clone();
+    let from = current.status;
     let mut active: application::ActiveModel = current.into();
-    active.status = Set(to.as_str().to_owned());
+    active.status = Set(to);
     active.decided_at = Set(to.is_final().then_some(now));
     active.updated_at = Set(now);
     let moved = active.update(db).await?;
@@ -56,7 +56,7 @@ async fn move_status(
         id: Set(Uuid::now_v7()),
         application_id: Set(moved.id),
         from_status: Set(from),
-        to_status: Set(to.as_str().to_owned()),
+        to_status: Set(to),
         reason: Set(reason),
         api_key_id: Set(actor.api_key_id),
         actor: Set(actor.on_behalf_of.clone()),

@@ -494,29 +494,82 @@ impl TestApp {
     }
 }
 
-/// A PostgreSQL database made for one test and dropped after it.
+/// A PostgreSQL database made for one test and dropped after it: a copy of
+/// a template this test process migrated once, so that no test waits for
+/// the migrations.
 struct PgDatabase {
     admin_url: String,
     name: String,
     url: String,
 }
 
+/// The migrated template of this process (`av_test_tpl_<pid>`).
+static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+fn database_url(admin_url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(name);
+    url.to_string()
+}
+
+/// Makes and migrates this process's template, first dropping the templates
+/// of test processes that are gone.
+async fn migrated_template(admin_url: &str) -> String {
+    use migration::{Migrator, MigratorTrait};
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("connecting to PostgreSQL");
+    let stale = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT datname FROM pg_database WHERE datname LIKE 'av_test_tpl_%'",
+        ))
+        .await
+        .expect("listing templates");
+    for row in stale {
+        let name: String = row.try_get("", "datname").expect("a name");
+        let pid = name.trim_start_matches("av_test_tpl_");
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+        }
+    }
+    let name = format!("av_test_tpl_{}", std::process::id());
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .expect("dropping an earlier template");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("creating the template database");
+    let template = Database::connect(database_url(admin_url, &name))
+        .await
+        .expect("connecting to the template");
+    Migrator::up(&template, None)
+        .await
+        .expect("migrating the template");
+    // A database is copied only while nobody is connected to it.
+    template.close().await.expect("closing the template");
+    name
+}
+
 impl PgDatabase {
     async fn create(admin_url: &str) -> Self {
+        let template = TEMPLATE.get_or_init(|| migrated_template(admin_url)).await;
         let name = format!("av_test_{}", Uuid::new_v4().simple());
         let admin = Database::connect(admin_url)
             .await
             .expect("connecting to PostgreSQL");
         admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .await
-            .expect("creating the test database");
-        let mut url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
-        url.set_path(&name);
+            .expect("creating the test database from the template");
         Self {
             admin_url: admin_url.to_owned(),
+            url: database_url(admin_url, &name),
             name,
-            url: url.to_string(),
         }
     }
 }

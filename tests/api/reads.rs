@@ -245,3 +245,38 @@ async fn rectification_corrects_the_application_and_every_access_is_audited_with
     }
     app.stop().await;
 }
+
+/// Statuses are typed columns: a value the code does not know (a bad manual
+/// edit, a rollback past a migration) is an error someone sees, never
+/// silently read as another status.
+#[tokio::test]
+async fn a_stored_status_the_code_does_not_know_is_an_error_not_a_default() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let job = app.create_job("DE").await;
+    let id = app
+        .submit_ok(ApplicationForm::new(&job, "typed@example.com"))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let read = app
+        .get_json(&app.admin_key, &format!("/v1/applications/{id}"))
+        .await;
+    assert_eq!(read["status"], "new");
+    // Behind the service's back, on a connection of its own.
+    let db = sea_orm::Database::connect(app.state.settings.database.url.expose())
+        .await
+        .unwrap();
+    db.execute_unprepared("UPDATE applications SET status = 'shortlisted'")
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    let broken = app
+        .get(&app.admin_key, &format!("/v1/applications/{id}"))
+        .await;
+    assert_eq!(broken.status(), 500);
+    let body = broken.text().await.unwrap();
+    assert!(!body.contains("typed@example.com"), "{body}");
+    app.stop().await;
+}

@@ -9,7 +9,7 @@ pub struct Model {
     pub id: Uuid,
     pub job_id: Uuid,
     pub candidate_id: Uuid,
-    pub status: String,
+    pub status: crate::domain::status::ApplicationStatus,
     /// The contact details submitted with this application (or corrected).
     pub full_name: String,
     pub email: String,

@@ -9,7 +9,7 @@ pub struct Model {
     pub id: Uuid,
     pub application_id: Uuid,
     /// `extension` or `erasure`.
-    pub kind: String,
+    pub kind: crate::retention::policy::ConsentKind,
     pub purpose: String,
     pub evidence: String,
     pub granted_at: DateTimeUtc,

@@ -16,12 +16,12 @@ pub struct Model {
     pub ends_at: DateTimeUtc,
     /// Minutes east of UTC the times were given in.
     pub utc_offset_minutes: i32,
-    pub kind: String,
+    pub kind: crate::domain::interview::InterviewKind,
     pub location: Option<String>,
     pub meeting_url: Option<String>,
     /// A JSON array of names or addresses.
     pub interviewers: Json,
-    pub status: String,
+    pub status: crate::domain::interview::InterviewStatus,
     pub feedback: Option<String>,
     /// RFC 5545 SEQUENCE, bumped by every change.
     pub sequence: i32,

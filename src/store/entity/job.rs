@@ -11,7 +11,7 @@ pub struct Model {
     pub country: String,
     pub department: Option<String>,
     pub location: Option<String>,
-    pub status: String,
+    pub status: crate::domain::status::JobStatus,
     /// The job's id at Indeed, which Indeed Apply posts name.
     #[sea_orm(unique)]
     pub indeed_job_id: Option<String>,

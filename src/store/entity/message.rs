@@ -13,13 +13,13 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     /// `outbound` or `inbound`.
-    pub direction: String,
+    pub direction: crate::domain::message::MessageDirection,
     /// `recruiter`, `inbound`, or the template of a system mail.
     pub origin: String,
     pub subject: String,
     pub body: String,
     /// `queued`, `sent`, `failed` or `received`.
-    pub status: String,
+    pub status: crate::domain::message::MessageStatus,
     /// The RFC 5322 Message-ID, with its angle brackets.
     pub message_id: String,
     pub sent_at: Option<DateTimeUtc>,

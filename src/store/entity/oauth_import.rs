@@ -8,7 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub provider: String,
+    pub provider: crate::domain::imports::Provider,
     pub job_id: Uuid,
     pub full_name: Option<String>,
     pub given_name: Option<String>,

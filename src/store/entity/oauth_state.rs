@@ -10,7 +10,7 @@ pub struct Model {
     /// Hex SHA-256 of the state sent to the provider.
     #[sea_orm(unique)]
     pub state_hash: String,
-    pub provider: String,
+    pub provider: crate::domain::imports::Provider,
     pub job_id: Uuid,
     pub return_to: String,
     pub pkce_verifier: Option<String>,

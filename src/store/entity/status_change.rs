@@ -8,8 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub application_id: Uuid,
-    pub from_status: String,
-    pub to_status: String,
+    pub from_status: crate::domain::status::ApplicationStatus,
+    pub to_status: crate::domain::status::ApplicationStatus,
     pub reason: Option<String>,
     pub api_key_id: Option<Uuid>,
     pub actor: Option<String>,
