@@ -189,10 +189,25 @@ pub fn document(server_url: &str) -> Value {
         "picture": { "contentType": DocumentKind::Picture.content_types().join(", ") },
     });
     plain_references(&mut document);
+    document["components"]["parameters"]["OnBehalfOf"] = json!({
+        "name": "On-Behalf-Of",
+        "in": "header",
+        "required": false,
+        "description": "The person a tool acts for, recorded with what the key does (notes, messages, status moves, audit events). Trimmed; ignored when longer than 200 characters.",
+        "schema": { "type": "string" },
+        "example": "recruiter-7",
+    });
     for_each_operation(&mut document, |operation| {
         own_errors(operation);
         if operation.get("security").is_none() {
             operation["security"] = json!([]);
+        } else {
+            // Every keyed operation reads it (see `api::auth`).
+            let on_behalf_of = json!({ "$ref": "#/components/parameters/OnBehalfOf" });
+            match operation["parameters"].as_array_mut() {
+                Some(parameters) => parameters.push(on_behalf_of),
+                None => operation["parameters"] = json!([on_behalf_of]),
+            }
         }
     });
     binary_downloads(&mut document);
@@ -328,6 +343,14 @@ fn own_errors(operation: &mut Value) {
         "429" => RATE_LIMITED.contains(&id.as_str()),
         _ => true,
     });
+    // The error type's 415 speaks of files; a JSON body is refused for its type.
+    let json_body = operation["requestBody"]["content"]
+        .as_object()
+        .is_some_and(|content| !content.contains_key("multipart/form-data"));
+    if json_body && let Some(unsupported) = operation["responses"].get_mut("415") {
+        unsupported["description"] =
+            json!("The body is not of the declared type (`application/json`).");
+    }
 }
 
 /// A download answers the file's own type (one of several); generated

@@ -141,7 +141,6 @@ class Flow:
             token=created.secret,
             timeout=60.0,
             raise_on_unexpected_status=True,
-            headers={"On-Behalf-Of": ACTOR},
         )
         self.passed(self.step)
 
@@ -303,6 +302,7 @@ class Flow:
             app_id,
             client=recruiter,
             body=m.NoteBody(body="Strong on SQL.\nAsk about the engine."),
+            on_behalf_of=ACTOR,
         )
         self.check(note.application_id == app_id, "note application_id")
         self.check(note.body == "Strong on SQL.\nAsk about the engine.", repr(note.body))
