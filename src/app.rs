@@ -86,6 +86,7 @@ impl AppState {
 /// the log and `Allow`, security headers, body limits, CORS, then routing.
 pub fn routes(state: AppState) -> impl poem::Endpoint {
     let settings = Arc::clone(&state.settings);
+    let metrics = Arc::clone(&state.metrics);
     let public_url = &settings.server.public_url;
     let public_origin = edge::origin_of(public_url).unwrap_or_default();
     let api = api::service(public_url);
@@ -142,7 +143,25 @@ pub fn routes(state: AppState) -> impl poem::Endpoint {
         .around(move |next, req| cors::careers_cors(next, req, Arc::clone(&origins)))
         .around(move |next, req| body::limit_body(next, req, limits))
         .around(move |next, req| headers::security_headers(next, req, Arc::clone(&docs_policy)))
-        .around(move |next, req| edge::routes::log_and_allow(next, req, Arc::clone(&routes)))
+        .around(move |next, req| {
+            edge::routes::log_and_allow(next, req, Arc::clone(&routes), Arc::clone(&metrics))
+        })
+}
+
+/// The admin listener's routes: `/metrics` only.
+fn admin_routes(services: Services) -> impl poem::Endpoint {
+    Route::new().at(
+        "/metrics",
+        poem::endpoint::make(move |_| {
+            let services = services.clone();
+            async move {
+                let text = services.metrics.scrape(&services).await;
+                Response::builder()
+                    .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+                    .body(text)
+            }
+        }),
+    )
 }
 
 /// A bound, ready-to-run server; `port()` tells tests where it listens.
@@ -150,21 +169,33 @@ pub struct Application {
     state: AppState,
     listener: tokio::net::TcpListener,
     local_addr: SocketAddr,
+    /// `server.admin_listen`, unless set empty.
+    admin: Option<(tokio::net::TcpListener, SocketAddr)>,
+}
+
+async fn bind(address: &str) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding {address}"))?;
+    let local = listener
+        .local_addr()
+        .context("the listener has no address")?;
+    Ok((listener, local))
 }
 
 impl Application {
     pub async fn build(state: AppState) -> anyhow::Result<Self> {
-        let listen = state.settings.server.listen.clone();
-        let listener = tokio::net::TcpListener::bind(listen.as_str())
-            .await
-            .with_context(|| format!("binding {listen}"))?;
-        let local_addr = listener
-            .local_addr()
-            .context("the listener has no address")?;
+        let server = &state.settings.server;
+        let (listener, local_addr) = bind(&server.listen).await?;
+        let admin = match server.admin_listen.trim() {
+            "" => None,
+            address => Some(bind(address).await?),
+        };
         Ok(Self {
             state,
             listener,
             local_addr,
+            admin,
         })
     }
 
@@ -174,6 +205,11 @@ impl Application {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where `/metrics` is served, if anywhere.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(|(_, address)| *address)
     }
 
     pub fn state(&self) -> &AppState {
@@ -194,10 +230,30 @@ impl Application {
             max_connections: server.max_connections,
             shutdown_timeout: server.shutdown_timeout.to_std(),
         };
+        let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+        let admin = self.admin.map(|(listener, _)| {
+            let admin_limits = ConnectionLimits {
+                max_connections: 16,
+                ..limits
+            };
+            let endpoint = admin_routes(self.state.services.clone());
+            tokio::spawn(edge::server::serve(
+                listener,
+                endpoint,
+                admin_limits,
+                async {
+                    let _ = admin_stopped.await;
+                },
+            ))
+        });
         let endpoint = routes(self.state);
         let result = edge::server::serve(self.listener, endpoint, limits, shutdown)
             .await
             .context("serving HTTP");
+        let _ = stop_admin.send(());
+        if let Some(admin) = admin {
+            let _ = admin.await;
+        }
         background.stop(mail_timeout).await;
         result
     }

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod edge;
 pub mod error;
 pub mod mail;
+pub mod metrics;
 pub mod oauth;
 pub mod pages;
 pub mod retention;

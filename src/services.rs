@@ -12,6 +12,7 @@ use crate::{
     clock::Clock,
     config::Settings,
     domain::keys::HashKey,
+    metrics::Metrics,
     retention::policy::Policy,
     store::{
         secrets::{self, EnsureKey},
@@ -36,6 +37,17 @@ pub struct Services {
     pub mail_queued: Arc<tokio::sync::Notify>,
     /// Keys the hashes of intake keys, request fingerprints and tombstones.
     pub intake_hash: HashKey,
+    /// What the admin listener's `/metrics` shows.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Whether each dependency is ready.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Readiness {
+    /// The database answers reads and its last write (or probe) reached the disk.
+    pub database: bool,
+    /// The object store answers and takes a write.
+    pub object_store: bool,
 }
 
 impl Services {
@@ -62,7 +74,22 @@ impl Services {
             clock,
             mail_queued: Arc::new(tokio::sync::Notify::new()),
             intake_hash,
+            metrics: Arc::new(Metrics::new()),
         })
+    }
+
+    /// The database reads and its writes reach the disk; the object store
+    /// answers and takes a write. Each within five seconds.
+    pub async fn readiness(&self) -> Readiness {
+        let timeout = std::time::Duration::from_secs(5);
+        let (database, object_store) = tokio::join!(
+            tokio::time::timeout(timeout, crate::store::ping(&self.db)),
+            self.blobs.check()
+        );
+        Readiness {
+            database: matches!(database, Ok(Ok(()))) && self.writer.healthy(),
+            object_store: object_store.is_ok(),
+        }
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -87,7 +87,9 @@ impl Server {
             .to_owned();
 
         let mut serve = Command::new(bin);
-        serve.arg("serve");
+        serve
+            .arg("serve")
+            .env("APPLICANT_VAULT__SERVER__ADMIN_LISTEN", "");
         configure_env(&mut serve, &env);
         let server = Self::spawn("service", serve, listen, api_key, dir)?;
         server.wait_healthy(http).await

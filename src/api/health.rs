@@ -3,7 +3,7 @@
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::ApiTags;
-use crate::{app::AppState, store};
+use crate::app::AppState;
 
 pub struct HealthApi;
 
@@ -45,14 +45,10 @@ impl HealthApi {
     /// and the object store answers and takes a write.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: poem::web::Data<&AppState>) -> ReadyResponse {
-        let timeout = std::time::Duration::from_secs(5);
-        let (database, object_store) = tokio::join!(
-            tokio::time::timeout(timeout, store::ping(&state.db)),
-            state.blobs.check()
-        );
+        let ready = state.readiness().await;
         let readiness = Readiness {
-            database: matches!(database, Ok(Ok(()))) && state.writer.healthy(),
-            object_store: object_store.is_ok(),
+            database: ready.database,
+            object_store: ready.object_store,
         };
         if readiness.database && readiness.object_store {
             ReadyResponse::Ready(Json(readiness))

@@ -311,6 +311,7 @@ async fn receive_application(
             expires_at: None,
         }),
         now: state.now(),
+        channel: ORIGIN,
     };
     match receive::store(state, received).await? {
         Ok(record) => Ok(IndeedApplyResponse::Created(Json(IndeedReceipt {

@@ -183,6 +183,9 @@ pub(super) async fn submit(
         import_id: import.as_ref().map(|i| i.id),
         intake_key: intake_key.clone(),
         now,
+        channel: import
+            .as_ref()
+            .map_or("form", |import| import.provider.as_str()),
     };
     match receive::store(state, received).await? {
         Ok(record) => Ok(SubmitResponse::Created(Json(record.into()))),

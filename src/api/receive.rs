@@ -78,6 +78,9 @@ pub(super) struct Received {
     pub import_id: Option<Uuid>,
     pub intake_key: Option<IntakeKey>,
     pub now: DateTime<Utc>,
+    /// Where it came from, for the metrics: `form`, `linkedin`, `indeed`
+    /// or `indeed-apply`.
+    pub channel: &'static str,
 }
 
 /// What became of the rows once the objects were stored. The caller decides
@@ -95,6 +98,7 @@ pub(super) async fn store(state: &AppState, received: Received) -> ApiResult<Com
         import_id,
         intake_key,
         now,
+        channel,
     } = received;
     let mut documents: Vec<NewDocument> = Vec::with_capacity(files.len());
     for checked in files {
@@ -144,10 +148,12 @@ pub(super) async fn store(state: &AppState, received: Received) -> ApiResult<Com
         })
         .await;
     match &committed {
-        Ok(_) => {
+        Ok(record) => {
             if acknowledge {
                 state.mail_queued.notify_one();
             }
+            let bytes = record.documents.iter().map(|d| d.size.max(0) as u64).sum();
+            state.metrics.received(channel, bytes);
             tracing::info!(application_id = %application_id, job_id = %job_id, "application received");
         }
         Err(_) => forget_keys(state, keys).await,

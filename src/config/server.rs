@@ -9,6 +9,8 @@ use super::HumanDuration;
 #[derive(Clone, Debug, Deserialize)]
 pub struct ServerSettings {
     pub listen: String,
+    /// Where `/metrics` is served (never on `listen`); empty: nowhere.
+    pub admin_listen: String,
     pub public_url: String,
     /// In-flight requests may finish within this after a shutdown signal.
     pub shutdown_timeout: HumanDuration,
@@ -28,6 +30,13 @@ pub struct ServerSettings {
 impl ServerSettings {
     pub(super) fn validate(&self) -> anyhow::Result<()> {
         url::Url::parse(&self.public_url).context("server.public_url is not a URL")?;
+        // Port 0 (any free port) is the one address both may name.
+        let admin = self.admin_listen.trim();
+        if !admin.is_empty() && admin == self.listen.trim() && !admin.ends_with(":0") {
+            bail!(
+                "server.admin_listen must not be server.listen: metrics stay off the public port"
+            );
+        }
         if self.max_connections == 0 || self.max_json_bytes == 0 || self.max_form_bytes == 0 {
             bail!(
                 "server.max_connections, server.max_json_bytes and server.max_form_bytes must be positive"

@@ -1,12 +1,14 @@
 //! The HTTP edge: what every request meets before a handler does, and what
 //! every answer carries. The server loop (timeouts, connection cap), body
 //! limits, CORS for the careers page only, security headers, the client's
-//! address behind proxies, and request logs by route template.
+//! address behind proxies, request ids, and request logs and metrics by
+//! route template.
 
 pub mod body;
 pub mod client;
 pub mod cors;
 pub mod headers;
+pub mod request_id;
 pub mod routes;
 pub mod server;
 

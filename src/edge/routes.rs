@@ -9,6 +9,10 @@ use poem::{
     Endpoint, IntoResponse, Request, Response,
     http::{StatusCode, header},
 };
+use tracing::Instrument;
+
+use super::request_id::{self, RequestId};
+use crate::metrics::Metrics;
 
 /// One template: its segments, and the methods it answers.
 struct Template {
@@ -90,31 +94,48 @@ impl RouteTable {
     }
 }
 
-/// Adds `Allow` to a 405, and logs each request by method, route template,
-/// status and duration (ids only: paths and query strings may hold tokens,
-/// names or emails, so neither is logged).
+/// Gives each request its id (see [`RequestId`]), adds `Allow` to a 405,
+/// and logs and counts each request by method, route template, status and
+/// duration (ids only: paths and query strings may hold tokens, names or
+/// emails, so neither is logged nor a label).
 pub async fn log_and_allow<E: Endpoint>(
     next: E,
-    req: Request,
+    mut req: Request,
     routes: Arc<RouteTable>,
+    metrics: Arc<Metrics>,
 ) -> poem::Result<Response> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let id = RequestId::of(&req);
+    req.extensions_mut().insert(id.clone());
+    let span = tracing::info_span!("request", request_id = %id.0);
     let started = Instant::now();
-    let mut response = next.get_response(req).await.into_response();
+    let mut response = next
+        .get_response(req)
+        .instrument(span.clone())
+        .await
+        .into_response();
     if response.status() == StatusCode::METHOD_NOT_ALLOWED
         && let Some(methods) = routes.methods(&path)
         && let Ok(value) = methods.parse()
     {
         response.headers_mut().insert(header::ALLOW, value);
     }
-    tracing::info!(
-        %method,
-        route = routes.template(&path),
-        status = response.status().as_u16(),
-        duration_ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
+    response
+        .headers_mut()
+        .insert(request_id::HEADER, id.header_value());
+    let route = routes.template(&path);
+    let elapsed = started.elapsed();
+    metrics.request(method.as_str(), route, response.status().as_u16(), elapsed);
+    span.in_scope(|| {
+        tracing::info!(
+            %method,
+            route,
+            status = response.status().as_u16(),
+            duration_ms = elapsed.as_millis() as u64,
+            "request"
+        )
+    });
     Ok(response)
 }
 

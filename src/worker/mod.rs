@@ -73,7 +73,13 @@ async fn purge_periodically(state: Services) {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        match service::run(&state, &|_| {}).await {
+        let ran = service::run(&state, &|_| {}).await;
+        if let Ok(done) = &ran {
+            state
+                .metrics
+                .retention_run(done.applications, done.reminded);
+        }
+        match ran {
             Ok(done) if done != service::Purged::default() => tracing::info!(
                 purged = done.applications,
                 objects = done.objects,
@@ -125,7 +131,11 @@ async fn deliver_mail(
     loop {
         let stopping = stopped.clone();
         let stop = move || *stopping.borrow();
-        match deliverer.deliver_due(&state, &stop).await {
+        let delivered = deliverer.deliver_due(&state, &stop).await;
+        if let Ok(done) = &delivered {
+            state.metrics.mail(done.sent, done.retried + done.failed);
+        }
+        match delivered {
             Ok(done) if done != outbox::Delivered::default() => {
                 tracing::info!(
                     sent = done.sent,

@@ -102,6 +102,7 @@ async fn serve_logs_no_personal_data_and_stops_on_sigterm() {
         .current_dir(dir.path())
         .env("RUST_LOG", "info")
         .env("APPLICANT_VAULT__SERVER__LISTEN", "127.0.0.1:0")
+        .env("APPLICANT_VAULT__SERVER__ADMIN_LISTEN", "127.0.0.1:0")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -147,11 +148,13 @@ async fn serve_logs_no_personal_data_and_stops_on_sigterm() {
     let created = client
         .post(format!("{base}/v1/applications"))
         .bearer_auth(&key)
+        .header("X-Request-Id", "trace-me-42")
         .multipart(form)
         .send()
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
+    assert_eq!(created.headers()["x-request-id"], "trace-me-42");
     let listed = client
         .get(format!("{base}/v1/applications?q=zebulon"))
         .bearer_auth(&key)
@@ -167,6 +170,20 @@ async fn serve_logs_no_personal_data_and_stops_on_sigterm() {
     let mut logs = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut logs).unwrap();
     assert!(logs.contains("application received"), "{logs}");
+    // The request's own lines and the handler's carry its id.
+    let traced: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("request_id=trace-me-42"))
+        .collect();
+    assert!(
+        traced
+            .iter()
+            .any(|line| line.contains("application received"))
+            && traced
+                .iter()
+                .any(|line| line.contains("route=\"/v1/applications\"")),
+        "{logs}"
+    );
     assert!(logs.contains("stopped"), "{logs}");
     for personal in ["Zebulon", "zebulon", "Quixotic", "5550199", "secret cv"] {
         assert!(!logs.contains(personal), "{personal} in the logs:\n{logs}");

@@ -33,6 +33,7 @@ impl Served {
             .current_dir(dir.path())
             .env("RUST_LOG", "info")
             .env("APPLICANT_VAULT__SERVER__LISTEN", "127.0.0.1:0")
+            .env("APPLICANT_VAULT__SERVER__ADMIN_LISTEN", "127.0.0.1:0")
             .envs(env.iter().map(|(k, v)| (*k, *v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

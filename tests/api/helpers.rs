@@ -18,6 +18,8 @@ use uuid::Uuid;
 
 pub struct TestApp {
     pub address: String,
+    /// The admin listener (`/metrics`).
+    pub admin_address: String,
     pub client: reqwest::Client,
     pub admin_key: String,
     pub state: AppState,
@@ -44,6 +46,7 @@ pub async fn spawn_app_with(overrides: Overrides<'_>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut env: Vec<(String, String)> = vec![
         var("server.listen", "127.0.0.1:0"),
+        var("server.admin_listen", "127.0.0.1:0"),
         var("storage.orphan_grace", "1h"),
     ];
     let database = match std::env::var("TEST_DATABASE_URL") {
@@ -113,12 +116,17 @@ async fn start(
         .expect("admin key");
     let app = Application::build(state.clone()).await.expect("binding");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let admin_address = format!(
+        "http://{}",
+        app.admin_addr().expect("the tests serve metrics")
+    );
     let (shutdown, stop) = oneshot::channel();
     let server = tokio::spawn(app.run_until(async {
         let _ = stop.await;
     }));
     TestApp {
         address,
+        admin_address,
         client: reqwest::Client::new(),
         admin_key: admin.expose().to_owned(),
         state,

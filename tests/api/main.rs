@@ -14,6 +14,7 @@ mod intake;
 mod interviews;
 mod jobs;
 mod messages;
+mod metrics;
 mod mock_provider;
 mod notes;
 mod operations;
