@@ -42,6 +42,7 @@ pub mod interview;
 pub mod keys;
 pub mod message;
 pub mod net;
+pub mod noise;
 pub mod rate_limit;
 pub mod signature;
 pub mod sniff;
