@@ -21,8 +21,8 @@ use crate::{
     domain::fields,
     error::{ApiError, ApiResult},
     retention::{
+        holds::{LiftHold, PlaceHold, RecordConsent},
         policy::ConsentKind,
-        records::{LiftHold, PlaceHold, RecordConsent},
     },
 };
 

@@ -17,7 +17,7 @@ use super::{date, error_page, escape, page};
 use crate::{
     app::AppState,
     domain::keys::hash_secret,
-    retention::records::{self, ChooseByLink, Chosen, LinkChoice},
+    retention::links::{self, ChooseByLink, Chosen, LinkChoice},
 };
 
 /// What the candidate chose.
@@ -55,7 +55,7 @@ pub async fn show(state: Data<&AppState>, token: Path<String>) -> Response {
     let Some(hash) = token_hash(&token) else {
         return not_found();
     };
-    match records::link_view(&state.db, &state.policy, &hash, now).await {
+    match links::link_view(&state.db, &state.policy, &hash, now).await {
         Ok(Some(valid)) if valid.used_for() != Some(LinkChoice::Withdraw) => {
             let kept = if valid.used_for() == Some(LinkChoice::Extend) {
                 format!(

@@ -3,8 +3,10 @@
 //!
 //! - [`policy`]: the rules, free of I/O: the purge date from an
 //!   application's facts (decision, consents, holds, erasure requests).
-//! - [`records`]: holds, consents, consent links and the stored purge dates,
-//!   as units of work for the writer.
+//! - [`records`]: the facts a purge date depends on, the stored purge
+//!   dates and the reminders that are due.
+//! - [`holds`]: legal holds and consents, as units of work for the writer.
+//! - [`links`]: the single-use links of candidates' mails.
 //! - [`deletion`]: what is due, purging it (rows first, then files, with
 //!   receipts), erasure on request, the preview of what would go.
 //! - [`service`]: the run the worker schedules and the CLI starts (finish
@@ -12,6 +14,8 @@
 //!   calls.
 
 pub mod deletion;
+pub mod holds;
+pub mod links;
 pub mod policy;
 pub mod records;
 pub mod service;

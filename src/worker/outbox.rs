@@ -14,7 +14,7 @@ use crate::{
     config::MailSettings,
     domain::keys::{hash_secret, random_token},
     mail::{self, Mailer, Outgoing, SendError},
-    retention::records::CreateLink,
+    retention::links::CreateLink,
     services::Services,
     store::{
         self,

@@ -14,7 +14,7 @@ use std::{
 use applicant_vault::{
     domain::keys::{hash_secret, random_token},
     edge::server::{ConnectionLimits, serve},
-    retention::records::CreateLink,
+    retention::links::CreateLink,
 };
 use reqwest::Method;
 use serde_json::{Value, json};

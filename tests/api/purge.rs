@@ -278,7 +278,7 @@ async fn unknown_expired_and_malformed_links_reveal_nothing() {
     let token = applicant_vault::domain::keys::random_token();
     app.state
         .writer
-        .run(applicant_vault::retention::records::CreateLink {
+        .run(applicant_vault::retention::links::CreateLink {
             token_hash: applicant_vault::domain::keys::hash_secret(&token),
             application_id: id,
             expires_at: chrono::Utc::now() - chrono::TimeDelta::seconds(1),
