@@ -40,7 +40,7 @@ impl From<api_key::Model> for ApiKeyInfo {
     fn from(key: api_key::Model) -> Self {
         Self {
             id: key.id,
-            role: key.role.parse().unwrap_or(Role::Partner),
+            role: key.role,
             name: key.name,
             publishable: key.publishable,
             created_at: key.created_at,

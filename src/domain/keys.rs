@@ -7,7 +7,8 @@ use poem_openapi::Enum;
 use sha2::{Digest, Sha256};
 
 /// What a key may do; every operation names the roles it accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
 #[oai(rename_all = "kebab-case")]
 pub enum Role {
     Admin,
@@ -27,8 +28,14 @@ impl Role {
     }
 }
 
+/// A role name the service does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role {0:?}: use admin, recruiter, careers-site or partner")]
+pub struct UnknownRole(String);
+
+/// Also how the stored column is read: an unknown role is an error.
 impl FromStr for Role {
-    type Err = String;
+    type Err = UnknownRole;
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         [
@@ -39,9 +46,7 @@ impl FromStr for Role {
         ]
         .into_iter()
         .find(|role| role.as_str() == value)
-        .ok_or_else(|| {
-            format!("unknown role {value:?}: use admin, recruiter, careers-site or partner")
-        })
+        .ok_or_else(|| UnknownRole(value.to_owned()))
     }
 }
 
@@ -168,7 +173,7 @@ mod tests {
             Role::CareersSite,
             Role::Partner,
         ] {
-            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
         }
         assert!("root".parse::<Role>().is_err());
     }

@@ -32,7 +32,7 @@ impl Unit for CreateKey {
         let key = api_key::ActiveModel {
             id: Set(Uuid::now_v7()),
             name: Set(self.name.clone()),
-            role: Set(self.role.as_str().to_owned()),
+            role: Set(self.role),
             publishable: Set(self.publishable),
             secret_hash: Set(self.secret_hash.clone()),
             created_at: Set(now),
@@ -103,7 +103,7 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<api_key::Model>, DbEr
 
 pub async fn any_active_admin(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     let found = api_key::Entity::find()
-        .filter(api_key::Column::Role.eq(Role::Admin.as_str()))
+        .filter(api_key::Column::Role.eq(Role::Admin))
         .filter(api_key::Column::RevokedAt.is_null())
         .one(db)
         .await?;

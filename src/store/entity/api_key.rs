@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub name: String,
-    pub role: String,
+    pub role: crate::domain::keys::Role,
     pub publishable: bool,
     #[sea_orm(unique)]
     pub secret_hash: String,
