@@ -138,7 +138,7 @@ impl From<purge_receipt::Model> for PurgeReceipt {
             id: r.id,
             application_id: r.application_id,
             job_id: r.job_id,
-            outcome: r.outcome.as_deref().and_then(ApplicationStatus::parse),
+            outcome: r.outcome,
             clock_start: r.clock_start,
             purge_after: r.purge_after,
             purged_at: r.purged_at,

@@ -290,7 +290,7 @@ async fn erase(
             id: Uuid::now_v7(),
             application_id: application.id,
             job_id: application.job_id,
-            outcome: outcome.map(|o| o.as_str().to_owned()),
+            outcome,
             clock_start: retention.as_ref().and_then(|r| r.clock_start),
             purge_after: retention
                 .as_ref()
@@ -314,7 +314,10 @@ async fn erase(
                 application.job_id,
                 format!("{:04}-{:02}", created.year(), created.month()),
                 application.source.clone().unwrap_or_default(),
-                receipt.outcome.clone().unwrap_or_default(),
+                receipt
+                    .outcome
+                    .map(|o| o.as_str().to_owned())
+                    .unwrap_or_default(),
             ))
             .or_default() += 1;
         erased.receipts.push(receipt);
@@ -354,7 +357,7 @@ async fn insert_receipts(
             id: Set(r.id),
             application_id: Set(r.application_id),
             job_id: Set(r.job_id),
-            outcome: Set(r.outcome.clone()),
+            outcome: Set(r.outcome),
             clock_start: Set(r.clock_start),
             purge_after: Set(r.purge_after),
             purged_at: Set(r.purged_at),

@@ -10,7 +10,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub application_id: Uuid,
     pub job_id: Uuid,
-    pub outcome: Option<String>,
+    pub outcome: Option<crate::domain::status::ApplicationStatus>,
     pub clock_start: Option<DateTimeUtc>,
     pub purge_after: DateTimeUtc,
     pub purged_at: DateTimeUtc,
