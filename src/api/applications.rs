@@ -44,8 +44,7 @@ pub struct ApplicationsApi;
 #[oai(skip_serializing_if_is_none)]
 pub struct Document {
     id: Uuid,
-    /// `cv` or `picture`.
-    kind: String,
+    kind: crate::domain::sniff::DocumentKind,
     /// Read from the file's bytes.
     content_type: String,
     size: i64,

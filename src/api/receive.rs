@@ -104,7 +104,7 @@ pub(super) async fn store(state: &AppState, received: Received) -> ApiResult<Com
     for checked in files {
         match state.blobs.store_document(&checked.data).await {
             Ok(object_key) => documents.push(NewDocument {
-                kind: checked.kind.as_str(),
+                kind: checked.kind,
                 content_type: checked.inspected.file_type.content_type(),
                 size: checked.inspected.size,
                 sha256: checked.inspected.sha256,

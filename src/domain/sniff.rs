@@ -53,20 +53,22 @@ impl FileType {
 }
 
 /// What the document is for decides which types it may have.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, poem_openapi::Enum, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
+#[oai(rename_all = "lowercase")]
 pub enum DocumentKind {
+    /// The candidate's CV.
     Cv,
+    /// A picture of the candidate.
     Picture,
 }
 
-impl DocumentKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocumentKind::Cv => "cv",
-            DocumentKind::Picture => "picture",
-        }
-    }
+stored_as_text!(DocumentKind {
+    Cv => "cv",
+    Picture => "picture",
+});
 
+impl DocumentKind {
     /// The media types (without parameters) this kind of document may have.
     pub fn content_types(self) -> Vec<&'static str> {
         FileType::ALL

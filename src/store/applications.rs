@@ -112,7 +112,7 @@ pub async fn insert(
 
 #[derive(Clone, Debug)]
 pub struct NewDocument {
-    pub kind: &'static str,
+    pub kind: crate::domain::sniff::DocumentKind,
     pub content_type: &'static str,
     pub size: u64,
     pub sha256: String,
@@ -128,7 +128,7 @@ pub async fn insert_document(
     document::ActiveModel {
         id: Set(Uuid::now_v7()),
         application_id: Set(application_id),
-        kind: Set(new.kind.to_owned()),
+        kind: Set(new.kind),
         content_type: Set(new.content_type.to_owned()),
         size: Set(new.size as i64),
         sha256: Set(new.sha256.clone()),

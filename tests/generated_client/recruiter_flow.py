@@ -193,7 +193,7 @@ class Flow:
             self.check(answer.status == m.ApplicationStatus.NEW, f"status {answer.status}")
             self.check(len(answer.documents) == 1, f"documents {answer.documents}")
             document = answer.documents[0]
-            self.check(document.kind == "cv", f"kind {document.kind!r}")
+            self.check(document.kind == m.DocumentKind.CV, f"kind {document.kind!r}")
             self.check(document.content_type == "application/pdf", document.content_type)
             self.check(document.size == len(cv), f"size {document.size} != {len(cv)}")
             self.check(document.sha256 == hashlib.sha256(cv).hexdigest(), "sha256")

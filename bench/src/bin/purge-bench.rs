@@ -143,7 +143,7 @@ async fn load(place: &Place, count: usize, cv: &Bytes) -> Result<Vec<String>> {
             documents.push(document::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 application_id: Set(application_id),
-                kind: Set("cv".into()),
+                kind: Set(applicant_vault::domain::sniff::DocumentKind::Cv),
                 content_type: Set("application/pdf".into()),
                 size: Set(cv.len() as i64),
                 sha256: Set("0".repeat(64)),

@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub application_id: Uuid,
-    pub kind: String,
+    pub kind: crate::domain::sniff::DocumentKind,
     pub content_type: String,
     pub size: i64,
     pub sha256: String,
