@@ -89,92 +89,99 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("applicant_vault");
-        let metrics = Self {
-            requests: Family::default(),
-            latency: Family::new_with_constructor(latency_buckets as fn() -> Histogram),
-            received: Family::default(),
-            upload_bytes: Counter::default(),
-            purge_runs: Counter::default(),
-            purged: Counter::default(),
-            reminders: Counter::default(),
-            mail_sent: Counter::default(),
-            mail_failures: Counter::default(),
-            purge_lag: Seconds::default(),
-            outbox_depth: Gauge::default(),
-            outbox_oldest: Seconds::default(),
-            pool: Family::default(),
-            ready: Family::default(),
-            registry: Registry::default(),
-        };
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::new_with_constructor(latency_buckets as fn() -> Histogram);
+        let received = Family::<SourceLabels, Counter>::default();
+        let (upload_bytes, purge_runs, purged, reminders, mail_sent, mail_failures) = (
+            Counter::default(),
+            Counter::default(),
+            Counter::default(),
+            Counter::default(),
+            Counter::default(),
+            Counter::default(),
+        );
+        let (purge_lag, outbox_oldest) = (Seconds::default(), Seconds::default());
+        let outbox_depth = Gauge::default();
+        let pool = Family::<PoolLabels, Gauge>::default();
+        let ready = Family::<DependencyLabels, Gauge>::default();
         registry.register(
             "http_requests",
             "Requests answered, by method, route template and status",
-            metrics.requests.clone(),
+            requests.clone(),
         );
         registry.register(
             "http_request_duration_seconds",
             "Time to answer, by method and route template",
-            metrics.latency.clone(),
+            latency.clone(),
         );
         registry.register(
             "applications_received",
             "Applications received, by source (form, linkedin, indeed, indeed-apply)",
-            metrics.received.clone(),
+            received.clone(),
         );
         registry.register(
             "upload_bytes",
             "Bytes of the documents of received applications",
-            metrics.upload_bytes.clone(),
+            upload_bytes.clone(),
         );
-        registry.register(
-            "purge_runs",
-            "Retention runs finished",
-            metrics.purge_runs.clone(),
-        );
+        registry.register("purge_runs", "Retention runs finished", purge_runs.clone());
         registry.register(
             "applications_purged",
             "Applications the retention runs purged",
-            metrics.purged.clone(),
+            purged.clone(),
         );
         registry.register(
             "reminders_sent",
             "Reminders queued to candidates whose purge date nears",
-            metrics.reminders.clone(),
+            reminders.clone(),
         );
-        registry.register("mail_sent", "Mails handed over", metrics.mail_sent.clone());
+        registry.register("mail_sent", "Mails handed over", mail_sent.clone());
         registry.register(
             "mail_failures",
             "Delivery attempts that failed (to be retried, or given up)",
-            metrics.mail_failures.clone(),
+            mail_failures.clone(),
         );
         registry.register(
             "purge_lag_seconds",
             "Age of the oldest application past its purge date and not held (0: none)",
-            metrics.purge_lag.clone(),
+            purge_lag.clone(),
         );
         registry.register(
             "outbox_depth",
             "Mails waiting in the outbox",
-            metrics.outbox_depth.clone(),
+            outbox_depth.clone(),
         );
         registry.register(
             "outbox_oldest_age_seconds",
             "Age of the oldest mail waiting in the outbox (0: none)",
-            metrics.outbox_oldest.clone(),
+            outbox_oldest.clone(),
         );
         registry.register(
             "db_pool_connections",
             "Connections of the read pool, by state (idle, in_use)",
-            metrics.pool.clone(),
+            pool.clone(),
         );
         registry.register(
             "dependency_ready",
             "Whether each dependency is ready (1) or not (0)",
-            metrics.ready.clone(),
+            ready.clone(),
         );
         Self {
             registry,
-            ..metrics
+            requests,
+            latency,
+            received,
+            upload_bytes,
+            purge_runs,
+            purged,
+            reminders,
+            mail_sent,
+            mail_failures,
+            purge_lag,
+            outbox_depth,
+            outbox_oldest,
+            pool,
+            ready,
         }
     }
 

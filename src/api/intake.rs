@@ -183,9 +183,7 @@ pub(super) async fn submit(
         import_id: import.as_ref().map(|i| i.id),
         intake_key: intake_key.clone(),
         now,
-        channel: import
-            .as_ref()
-            .map_or("form", |import| import.provider.as_str()),
+        channel: channel(import.as_ref()),
     };
     match receive::store(state, received).await? {
         Ok(record) => Ok(SubmitResponse::Created(Json(record.into()))),
@@ -295,13 +293,18 @@ async fn find_import(state: &AppState, id: Uuid, job_id: Uuid) -> ApiResult<oaut
     Ok(import)
 }
 
+/// Where an application came from: the form, or the provider of its import.
+fn channel(import: Option<&oauth_import::Model>) -> &'static str {
+    import.map_or("form", |import| import.provider.as_str())
+}
+
 /// Fields the form left empty come from the import; each field's origin is recorded.
 fn validate(
     form: &FormText,
     import: Option<&oauth_import::Model>,
     job_id: Uuid,
 ) -> Result<NewApplication, fields::FieldError> {
-    let provider: &'static str = import.map(|i| i.provider).map_or("form", Provider::as_str);
+    let provider = channel(import);
     let from_import = |pick: fn(&oauth_import::Model) -> Option<String>| import.and_then(pick);
     let profile_url = |wanted: Provider| {
         import

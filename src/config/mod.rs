@@ -95,11 +95,6 @@ fn migrate_renamed(table: &mut Table) -> anyhow::Result<Vec<String>> {
 }
 
 impl Settings {
-    /// How long a candidate link works.
-    pub fn link_ttl(&self) -> chrono::TimeDelta {
-        self.consent.link_ttl.0
-    }
-
     /// Loads the layered settings from the real process environment; warns
     /// of every deprecated key it read.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {

@@ -100,14 +100,13 @@ impl RouteTable {
 /// emails, so neither is logged nor a label).
 pub async fn log_and_allow<E: Endpoint>(
     next: E,
-    mut req: Request,
+    req: Request,
     routes: Arc<RouteTable>,
     metrics: Arc<Metrics>,
 ) -> poem::Result<Response> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let id = RequestId::of(&req);
-    req.extensions_mut().insert(id.clone());
     let span = tracing::info_span!("request", request_id = %id.0);
     let started = Instant::now();
     let mut response = next

@@ -161,7 +161,7 @@ async fn send_reminders(state: &Services) -> anyhow::Result<usize> {
             .writer
             .run(QueueReminders {
                 policy: Arc::clone(&state.policy),
-                link_expires: now + state.settings.link_ttl(),
+                link_expires: now + state.settings.consent.link_ttl.0,
                 domain: mail::message_domain(&state.settings.server.public_url),
             })
             .await?;

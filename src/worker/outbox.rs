@@ -218,7 +218,7 @@ impl Deliverer {
 async fn mint_link(state: &Services, application_id: uuid::Uuid) -> anyhow::Result<String> {
     let token = random_token();
     let hash = hash_secret(&token);
-    let expires_at = state.now() + state.settings.link_ttl();
+    let expires_at = state.now() + state.settings.consent.link_ttl.0;
     state
         .writer
         .run(CreateLink {

@@ -183,6 +183,16 @@ async fn a_full_disk_under_the_database_answers_503_loses_nothing_and_recovers()
     let (status, readiness) = ready(&app).await;
     assert_eq!(status, 503, "{readiness}");
     assert_eq!(readiness["database"], false);
+    // The operator's scrape still answers, and says the same.
+    let (_, scraped) = crate::metrics::scrape(&app).await;
+    assert_eq!(
+        crate::metrics::value(
+            &scraped,
+            "applicant_vault_dependency_ready",
+            &[("dependency", "database")]
+        ),
+        Some(0.0)
+    );
     // An erasure that cannot commit deletes nothing, the CV included.
     let erased = app
         .client

@@ -10,7 +10,7 @@ use crate::{
     smtp_sink::free_port,
 };
 
-async fn scrape(app: &TestApp) -> (String, Scrape) {
+pub async fn scrape(app: &TestApp) -> (String, Scrape) {
     let response = app
         .client
         .get(format!("{}/metrics", app.admin_address))
@@ -25,7 +25,7 @@ async fn scrape(app: &TestApp) -> (String, Scrape) {
 }
 
 /// The value of `name` whose labels include `labels`.
-fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     scrape
         .samples
         .iter()
