@@ -11,6 +11,7 @@ mod m20261125_000004_holds_and_consents;
 mod m20261125_000005_purge;
 mod m20261125_000006_imports;
 mod m20261201_000007_trust;
+mod m20261202_000008_stats;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_purge::Migration),
             Box::new(m20261125_000006_imports::Migration),
             Box::new(m20261201_000007_trust::Migration),
+            Box::new(m20261202_000008_stats::Migration),
         ]
     }
 }

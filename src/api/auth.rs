@@ -38,6 +38,12 @@ impl Allowed for Admins {
     const ROLES: &'static [Role] = &[Role::Admin];
 }
 
+/// Partners and admins: the anonymous statistics.
+pub struct Partners;
+impl Allowed for Partners {
+    const ROLES: &'static [Role] = &[Role::Partner, Role::Admin];
+}
+
 /// What a careers page does in the browser: publishable keys too.
 pub struct CareersPage;
 impl Allowed for CareersPage {

@@ -292,6 +292,7 @@ async fn receive_application(
         linkedin_url: None,
         indeed_url: None,
         source: Some("indeed".to_owned()),
+        stats_source: ORIGIN.to_owned(),
         privacy_notice_version: state.settings.indeed_apply.privacy_notice_version.clone(),
         talent_pool_consent: false,
         provenance: Some(provenance.to_json()),

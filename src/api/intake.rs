@@ -22,6 +22,7 @@ use crate::{
         imports::{Provenance, Provider},
         keys::HashKey,
         sniff::DocumentKind,
+        stats,
         status::JobStatus,
     },
     error::{ApiError, ApiResult},
@@ -163,7 +164,12 @@ pub(super) async fn submit(
         Some(id) => Some(find_import(state, id, job.id).await?),
         None => None,
     };
-    let mut new = validate(&text, import.as_ref(), job.id)?;
+    let mut new = validate(
+        &text,
+        import.as_ref(),
+        job.id,
+        &state.settings.stats.sources,
+    )?;
     if files.len() == 2 {
         record_picture(&mut new, "form");
     } else if files.len() == 1
@@ -303,6 +309,7 @@ fn validate(
     form: &FormText,
     import: Option<&oauth_import::Model>,
     job_id: Uuid,
+    declared_sources: &[String],
 ) -> Result<NewApplication, fields::FieldError> {
     let provider = channel(import);
     let from_import = |pick: fn(&oauth_import::Model) -> Option<String>| import.and_then(pick);
@@ -362,6 +369,7 @@ fn validate(
         None if import.is_some() => Some(provider.to_owned()),
         None => None,
     };
+    let stats_source = stats::source_for(provider, source.as_deref(), declared_sources);
     Ok(NewApplication {
         id: Uuid::now_v7(),
         job_id,
@@ -370,6 +378,7 @@ fn validate(
         linkedin_url,
         indeed_url,
         source,
+        stats_source,
         privacy_notice_version: fields::required_text(
             "privacy_notice_version",
             &form.privacy_notice_version,

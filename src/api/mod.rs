@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod receipts;
 mod receive;
 pub mod spec;
+pub mod stats;
 pub mod text;
 pub mod upload;
 
@@ -77,6 +78,8 @@ pub enum ApiTags {
     Imports,
     /// Applications that job boards post by themselves.
     Integrations,
+    /// Anonymous statistics for partners, with differential privacy.
+    Statistics,
 }
 
 /// Declares the API's parts once: the `Api` type and the value serving it.
@@ -106,6 +109,7 @@ api!(
     oauth::OAuthApi,
     imports::ImportsApi,
     indeed_apply::IndeedApplyApi,
+    stats::StatsApi,
 );
 
 pub fn service(server_url: &str) -> OpenApiService<Api, ()> {

@@ -10,6 +10,7 @@ mod mail;
 mod oauth;
 mod retention;
 mod server;
+mod stats;
 mod store;
 mod values;
 
@@ -24,6 +25,7 @@ pub use self::{
     oauth::{IndeedApplySettings, OAuthSettings, ProviderSettings},
     retention::{ConsentSettings, RetentionSettings, RuleSettings},
     server::{CareersSettings, IntakeSettings, ServerSettings, UploadSettings},
+    stats::StatsSettings,
     store::{DatabaseSettings, StorageSettings},
     values::{HumanDuration, SecretText},
 };
@@ -44,6 +46,7 @@ pub struct Settings {
     pub oauth: OAuthSettings,
     pub indeed_apply: IndeedApplySettings,
     pub intake: IntakeSettings,
+    pub stats: StatsSettings,
     /// What the loaded layers said in a form that is going away.
     #[serde(skip)]
     pub deprecations: Vec<String>,
@@ -159,6 +162,7 @@ impl Settings {
         self.oauth.validate()?;
         self.careers.validate()?;
         self.indeed_apply.validate()?;
+        self.stats.validate()?;
         self.policy()?;
         for (key, duration) in self.positive_durations() {
             if !duration.is_positive() {

@@ -114,6 +114,11 @@ impl HashKey {
         hex::encode(self.0)
     }
 
+    /// The raw key, for a use of its own (such as a noise stream).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// HMAC-SHA256 of the parts, each length-prefixed so that no two lists
     /// of parts encode alike; hex.
     pub fn hash(&self, parts: &[&[u8]]) -> String {

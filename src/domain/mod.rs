@@ -46,4 +46,5 @@ pub mod noise;
 pub mod rate_limit;
 pub mod signature;
 pub mod sniff;
+pub mod stats;
 pub mod status;

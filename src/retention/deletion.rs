@@ -10,7 +10,7 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
     ActiveValue::Set,
     Condition, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, QuerySelect,
@@ -283,7 +283,10 @@ async fn erase(
     queue_leftovers(db, &erased.leftovers, now).await?;
     crate::store::intake::tombstone(db, &ids, now, rules.tombstone_ttl).await?;
 
-    let mut counters: BTreeMap<(Uuid, String, String, String), i64> = BTreeMap::new();
+    let mut counters: Counters = BTreeMap::new();
+    // Only applications that count in the partner statistics, by their
+    // statistics source.
+    let mut stats_counters: Counters = BTreeMap::new();
     for (application, retention) in &going {
         let outcome = Some(application.status).filter(|s| s.is_final());
         let receipt = purge_receipt::Model {
@@ -308,22 +311,34 @@ async fn erase(
             reason: reason.as_str().to_owned(),
             objects_deleted: objects.get(&application.id).copied().unwrap_or(0),
         };
-        let created = application.created_at;
+        let month = crate::domain::stats::Month::of(application.created_at).to_string();
+        let outcome = receipt
+            .outcome
+            .map(|o| o.as_str().to_owned())
+            .unwrap_or_default();
+        if let Some(source) = &application.stats_source {
+            *stats_counters
+                .entry((
+                    application.job_id,
+                    month.clone(),
+                    source.clone(),
+                    outcome.clone(),
+                ))
+                .or_default() += 1;
+        }
         *counters
             .entry((
                 application.job_id,
-                format!("{:04}-{:02}", created.year(), created.month()),
+                month,
                 application.source.clone().unwrap_or_default(),
-                receipt
-                    .outcome
-                    .map(|o| o.as_str().to_owned())
-                    .unwrap_or_default(),
+                outcome,
             ))
             .or_default() += 1;
         erased.receipts.push(receipt);
     }
     insert_receipts(db, &erased.receipts).await?;
-    count_purged(db, counters).await?;
+    count_purged(db, "source_stats", counters).await?;
+    count_purged(db, "stats_counts", stats_counters).await?;
     delete_rows(db, &ids, &candidate_ids).await?;
     Ok(erased)
 }
@@ -373,14 +388,20 @@ async fn insert_receipts(
     Ok(())
 }
 
-/// Adds to the anonymous counters (job, month, source, outcome).
+/// Purged applications by (job, month, source, outcome).
+type Counters = BTreeMap<(Uuid, String, String, String), i64>;
+
+/// Adds to anonymous counters keyed (job, month, source, outcome):
+/// `source_stats` (by the source label sent) or `stats_counts` (what the
+/// partner statistics count, by statistics source).
 async fn count_purged(
     db: &impl ConnectionTrait,
-    counters: BTreeMap<(Uuid, String, String, String), i64>,
+    table: &'static str,
+    counters: Counters,
 ) -> Result<(), DbErr> {
     for ((job_id, month, source, outcome), count) in counters {
         let insert = Query::insert()
-            .into_table("source_stats")
+            .into_table(table)
             .columns(["job_id", "month", "source", "outcome", "purged"])
             .values_panic([
                 job_id.into(),
@@ -393,7 +414,7 @@ async fn count_purged(
                 OnConflict::columns(["job_id", "month", "source", "outcome"])
                     .value(
                         "purged",
-                        Expr::cust("source_stats.purged + excluded.purged"),
+                        Expr::cust(format!("{table}.purged + excluded.purged")),
                     )
                     .to_owned(),
             )

@@ -37,6 +37,7 @@ pub async fn candidate_for(
         email_normalised: Set(email.normalised.clone()),
         created_at: Set(now),
         updated_at: Set(now),
+        stats_month: Set(None),
     };
     candidate::Entity::insert(row)
         .on_conflict(
@@ -62,6 +63,8 @@ pub struct NewApplication {
     pub linkedin_url: Option<String>,
     pub indeed_url: Option<String>,
     pub source: Option<String>,
+    /// The statistics source it would count under (see `domain::stats`).
+    pub stats_source: String,
     pub privacy_notice_version: String,
     pub talent_pool_consent: bool,
     /// JSON object: each field's name to where its value came from.
@@ -70,6 +73,7 @@ pub struct NewApplication {
 
 /// Inserts a new application for `candidate_id`, with the purge date a new
 /// application has: no decision yet, so the inactivity period runs from now.
+/// It counts in the statistics when it is the candidate's first this month.
 pub async fn insert(
     db: &impl ConnectionTrait,
     new: &NewApplication,
@@ -77,6 +81,7 @@ pub async fn insert(
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<application::Model, DbErr> {
+    let counts = super::stats::claim_month(db, candidate_id, now).await?;
     let facts = Facts {
         status: Some(ApplicationStatus::New),
         last_activity: now,
@@ -96,6 +101,7 @@ pub async fn insert(
         linkedin_url: Set(new.linkedin_url.clone()),
         indeed_url: Set(new.indeed_url.clone()),
         source: Set(new.source.clone()),
+        stats_source: Set(counts.then(|| new.stats_source.clone())),
         privacy_notice_version: Set(new.privacy_notice_version.clone()),
         talent_pool_consent: Set(new.talent_pool_consent),
         provenance: Set(new.provenance.clone()),

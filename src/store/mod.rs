@@ -14,6 +14,7 @@ pub mod messages;
 pub mod notes;
 pub mod pipeline;
 pub mod secrets;
+pub mod stats;
 pub mod writer;
 
 use std::{path::Path, sync::Arc, time::Duration};

@@ -23,4 +23,5 @@ mod purge;
 mod reads;
 mod retention;
 mod smtp_sink;
+mod stats;
 mod trust;

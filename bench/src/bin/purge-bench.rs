@@ -117,6 +117,7 @@ async fn load(place: &Place, count: usize, cv: &Bytes) -> Result<Vec<String>> {
                 email_normalised: Set(email.clone()),
                 created_at: Set(decided),
                 updated_at: Set(decided),
+                stats_month: Set(None),
             });
             applications.push(application::ActiveModel {
                 id: Set(application_id),
@@ -130,6 +131,7 @@ async fn load(place: &Place, count: usize, cv: &Bytes) -> Result<Vec<String>> {
                 linkedin_url: Set(None),
                 indeed_url: Set(None),
                 source: Set(Some("bench".into())),
+                stats_source: Set(Some("form".into())),
                 privacy_notice_version: Set("2026-01".into()),
                 talent_pool_consent: Set(false),
                 decided_at: Set(Some(decided)),

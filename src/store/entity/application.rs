@@ -18,6 +18,9 @@ pub struct Model {
     pub linkedin_url: Option<String>,
     pub indeed_url: Option<String>,
     pub source: Option<String>,
+    /// The statistics source it counts under; `None`: it does not count
+    /// (not its candidate's first application of the month).
+    pub stats_source: Option<String>,
     pub privacy_notice_version: String,
     pub talent_pool_consent: bool,
     /// JSON object: each field's name to where its value came from.

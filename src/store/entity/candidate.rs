@@ -1,6 +1,7 @@
 //! One person, known by their normalised email: it groups a person's
 //! applications (for retention and their rights requests) and holds nothing
-//! else. Contact details belong to each application.
+//! else but the month they last counted in the statistics. Contact details
+//! belong to each application.
 
 use sea_orm::entity::prelude::*;
 
@@ -13,6 +14,8 @@ pub struct Model {
     pub email_normalised: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The last month (`YYYY-MM`) one of their applications counted in the statistics.
+    pub stats_month: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

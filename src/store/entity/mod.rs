@@ -18,5 +18,8 @@ pub mod oauth_state;
 pub mod outbox;
 pub mod purge_receipt;
 pub mod service_secret;
+pub mod stats_cell;
+pub mod stats_ledger;
+pub mod stats_release;
 pub mod status_change;
 pub mod writer_probe;
