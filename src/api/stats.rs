@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// Most months one call returns.
-const MAX_MONTHS: i64 = 36;
+const MAX_MONTHS: u32 = 36;
 
 const GUARANTEE: &str = "Each month's release is epsilon-differentially private for each \
     candidate: only a candidate's first application of a month counts, so one candidate adds \
@@ -51,11 +51,14 @@ impl StatsApi {
         &self,
         state: Data<&AppState>,
         auth: Auth<Partners>,
-        /// First month, `YYYY-MM` (default: 11 months before `to`).
-        #[oai(validator(max_length = 7))]
+        /// First month, `YYYY-MM` (default: 11 months before `to`; at most
+        /// 35 months before it, an earlier one is moved up). A `from` after
+        /// `to` selects no month.
+        #[oai(validator(pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$"))]
         from: Query<Option<String>>,
-        /// Last month, `YYYY-MM` (default: the last published month).
-        #[oai(validator(max_length = 7))]
+        /// Last month, `YYYY-MM` (default and latest: the last published
+        /// month).
+        #[oai(validator(pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$"))]
         to: Query<Option<String>>,
     ) -> ApiResult<Json<StatsTable>> {
         let caller = auth.0;
@@ -65,18 +68,14 @@ impl StatsApi {
         let last_closed = Month::of(now - delay).minus(1);
         let next_release_at = last_closed.next().end() + delay;
         let to = month_param("to", to.0.as_deref())?.unwrap_or(last_closed);
-        let from = month_param("from", from.0.as_deref())?.unwrap_or(to.minus(11));
-        if from > to {
-            return Err(ApiError::invalid("from: must not be after `to`"));
-        }
-        if from.until(to) >= MAX_MONTHS {
-            return Err(ApiError::invalid(format!(
-                "to: at most {MAX_MONTHS} months per call"
-            )));
-        }
+        // The window ends at the last closed month at the latest.
+        let last = to.min(last_closed);
+        let from = month_param("from", from.0.as_deref())?
+            .unwrap_or(last.minus(11))
+            .max(last.minus(MAX_MONTHS - 1));
         let first = stats::first_month(&state.db).await?;
         let due: Vec<Month> = match first {
-            Some(first) => months(from.max(first), to.min(last_closed)),
+            Some(first) => months(from.max(first), last),
             None => Vec::new(),
         };
         let mut releases = stats::releases(&state.db, from, to).await?;
