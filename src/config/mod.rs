@@ -8,6 +8,7 @@
 
 mod mail;
 mod oauth;
+mod privacy;
 mod retention;
 mod server;
 mod stats;
@@ -23,6 +24,7 @@ use toml::{Table, Value};
 pub use self::{
     mail::{MailSettings, MailTransport},
     oauth::{IndeedApplySettings, OAuthSettings, ProviderSettings},
+    privacy::PrivacySettings,
     retention::{ConsentSettings, RetentionSettings, RuleSettings},
     server::{CareersSettings, IntakeSettings, ServerSettings, UploadSettings},
     stats::StatsSettings,
@@ -47,6 +49,7 @@ pub struct Settings {
     pub indeed_apply: IndeedApplySettings,
     pub intake: IntakeSettings,
     pub stats: StatsSettings,
+    pub privacy: PrivacySettings,
     /// What the loaded layers said in a form that is going away.
     #[serde(skip)]
     pub deprecations: Vec<String>,
@@ -163,8 +166,13 @@ impl Settings {
         self.careers.validate()?;
         self.indeed_apply.validate()?;
         self.stats.validate()?;
+        self.privacy.validate()?;
         self.policy()?;
-        for (key, duration) in self.positive_durations() {
+        for (key, duration) in self
+            .positive_durations()
+            .into_iter()
+            .chain(self.privacy.positive_durations())
+        {
             if !duration.is_positive() {
                 bail!("{key} must be longer than zero");
             }

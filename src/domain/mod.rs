@@ -40,6 +40,7 @@ pub mod ics;
 pub mod imports;
 pub mod interview;
 pub mod keys;
+pub mod lang;
 pub mod message;
 pub mod net;
 pub mod noise;
