@@ -296,6 +296,7 @@ async fn receive_application(
         privacy_notice_version: state.settings.indeed_apply.privacy_notice_version.clone(),
         talent_pool_consent: false,
         provenance: Some(provenance.to_json()),
+        locale: None,
     };
     let received = Received {
         new,

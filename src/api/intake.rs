@@ -69,6 +69,11 @@ pub(super) struct ApplicationForm {
     privacy_notice_version: String,
     /// Whether the candidate agreed to stay in the talent pool.
     talent_pool_consent: Option<FormFlag>,
+    /// The language the candidate used the careers site in, as a BCP 47 tag
+    /// (`nl-BE`): their mails and pages are in it when it is one we serve
+    /// (English, Dutch, French, German), else in English.
+    #[oai(validator(max_length = 35))]
+    locale: Option<String>,
     /// A LinkedIn or Indeed import (`GET /oauth/{provider}/start`): fills the
     /// fields the form leaves empty, once; the application's `provenance`
     /// tells which.
@@ -87,6 +92,7 @@ struct FormText {
     source: Option<String>,
     privacy_notice_version: String,
     talent_pool_consent: Option<bool>,
+    locale: Option<String>,
     import_id: Option<Uuid>,
 }
 
@@ -118,6 +124,7 @@ pub(super) async fn submit(
         source,
         privacy_notice_version,
         talent_pool_consent,
+        locale,
         import_id,
     } = form;
     let text = FormText {
@@ -131,6 +138,7 @@ pub(super) async fn submit(
         source,
         privacy_notice_version,
         talent_pool_consent: talent_pool_consent.map(|flag| flag.0),
+        locale,
         import_id,
     };
     // A closed job is invisible to the careers site, so it is not found here either.
@@ -225,7 +233,7 @@ fn idempotency_scope(
     let job_id = text.job_id.to_string();
     let import_id = text.import_id.map(|id| id.to_string());
     let consent = text.talent_pool_consent.map(|c| c.to_string());
-    let fields: [(&str, Option<&str>); 11] = [
+    let fields: [(&str, Option<&str>); 12] = [
         ("job_id", Some(&job_id)),
         ("full_name", text.full_name.as_deref()),
         ("email", text.email.as_deref()),
@@ -239,6 +247,7 @@ fn idempotency_scope(
             Some(text.privacy_notice_version.as_str()),
         ),
         ("talent_pool_consent", consent.as_deref()),
+        ("locale", text.locale.as_deref()),
         ("import_id", import_id.as_deref()),
     ];
     let mut parts: Vec<&[u8]> = vec![b"application-form/1"];
@@ -386,6 +395,7 @@ fn validate(
         )?,
         talent_pool_consent: form.talent_pool_consent.unwrap_or(false),
         provenance: Some(provenance.to_json()),
+        locale: fields::locale("locale", form.locale.as_deref())?,
     })
 }
 

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use super::{holds, interviews, messages, notes, service};
 use crate::domain::{
     fields::patterns::{
-        DURATION, EMAIL, LINE, MULTILINE, PARAGRAPHS, PHONE, POSITION, SOURCE, TEXT, WEB_URL,
+        DURATION, EMAIL, LINE, LOCALE, MONTH, MULTILINE, PARAGRAPHS, PHONE, POSITION, SOURCE, TEXT,
+        WEB_URL,
     },
     sniff::DocumentKind,
 };
@@ -88,6 +89,7 @@ pub const PATTERNS: &[(&str, &[(&str, &str)])] = &[
             ("indeed_url", WEB_URL),
             ("source", SOURCE),
             ("privacy_notice_version", TEXT),
+            ("locale", LOCALE),
         ],
     ),
 ];
@@ -167,16 +169,20 @@ pub fn document(server_url: &str) -> Value {
         property["maxLength"] = Value::from(*max);
     }
     add_links(&mut document);
-    for parameter in document["paths"]["/v1/retention/preview"]["get"]["parameters"]
-        .as_array_mut()
-        .into_iter()
-        .flatten()
-    {
-        if parameter["name"] == "within" {
-            parameter["schema"]["pattern"] = DURATION.into();
-        }
-        if parameter["name"] == "cursor" {
-            parameter["schema"]["pattern"] = POSITION.into();
+    for (path, name, pattern) in [
+        ("/v1/retention/preview", "within", DURATION),
+        ("/v1/retention/preview", "cursor", POSITION),
+        ("/v1/stats/applications", "from", MONTH),
+        ("/v1/stats/applications", "to", MONTH),
+    ] {
+        for parameter in document["paths"][path]["get"]["parameters"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            if parameter["name"] == name {
+                parameter["schema"]["pattern"] = pattern.into();
+            }
         }
     }
     // Checked by the service (422 naming the field) rather than by the parser.

@@ -54,11 +54,11 @@ impl StatsApi {
         /// First month, `YYYY-MM` (default: 11 months before `to`; at most
         /// 35 months before it, an earlier one is moved up). A `from` after
         /// `to` selects no month.
-        #[oai(validator(pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$"))]
+        #[oai(validator(max_length = 7))]
         from: Query<Option<String>>,
         /// Last month, `YYYY-MM` (default and latest: the last published
         /// month).
-        #[oai(validator(pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$"))]
+        #[oai(validator(max_length = 7))]
         to: Query<Option<String>>,
     ) -> ApiResult<Json<StatsTable>> {
         let caller = auth.0;

@@ -81,13 +81,18 @@ pub mod patterns {
     pub const DURATION: &str = r"^[0-9]{1,12}[smhdw]$";
     /// A position in a list ordered by time then id: seconds, nanoseconds, id.
     pub const POSITION: &str = r"^[0-9]{1,11}\.[0-9]{9}~[0-9a-f]{32}$";
+    /// A month, `YYYY-MM`, of the years 2000 to 9999.
+    pub const MONTH: &str = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$";
+    /// A BCP 47 language tag such as `nl` or `nl-BE`.
+    pub const LOCALE: &str = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$";
 
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 12] = [
         TEXT, LINE, MULTILINE, PARAGRAPHS, EMAIL, PHONE, WEB_URL, SOURCE, DURATION, POSITION,
+        MONTH, LOCALE,
     ];
 }
 
-fn matches(pattern: &'static str, value: &str) -> bool {
+pub(crate) fn matches(pattern: &'static str, value: &str) -> bool {
     static COMPILED: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         patterns::ALL
             .iter()
@@ -261,6 +266,24 @@ impl Email {
             address: address.to_owned(),
         })
     }
+}
+
+/// A language tag (`nl-BE`): the language of it we serve, if we serve it
+/// (else the candidate is served in English).
+pub fn locale(
+    field: &'static str,
+    value: Option<&str>,
+) -> Result<Option<super::lang::Lang>, FieldError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.len() > 35 || !matches(patterns::LOCALE, value) {
+        return Err(FieldError::new(
+            field,
+            "must be a language tag such as nl-BE",
+        ));
+    }
+    Ok(super::lang::Lang::of_tag(value))
 }
 
 /// A phone number: digits with the usual separators, at least six digits.

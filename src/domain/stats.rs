@@ -61,15 +61,14 @@ impl Month {
 
     /// `YYYY-MM` with a month of 01 to 12 and a year of 2000 to 9999.
     pub fn parse(text: &str) -> Option<Self> {
-        let (year, month) = text.split_once('-')?;
-        if year.len() != 4
-            || month.len() != 2
-            || !(year.bytes().chain(month.bytes())).all(|b| b.is_ascii_digit())
-        {
+        if !super::fields::matches(super::fields::patterns::MONTH, text) {
             return None;
         }
-        let (year, month) = (year.parse().ok()?, month.parse().ok()?);
-        ((2000..=9999).contains(&year) && (1..=12).contains(&month)).then_some(Self { year, month })
+        let (year, month) = text.split_once('-')?;
+        Some(Self {
+            year: year.parse().ok()?,
+            month: month.parse().ok()?,
+        })
     }
 
     pub fn next(self) -> Self {

@@ -14,6 +14,7 @@ use crate::config::{MailSettings, MailTransport};
 
 /// A system mail's template: `Subject: …` on the first line, a blank line,
 /// then the body; `{{name}}` placeholders are filled in.
+#[derive(Clone, Copy)]
 pub struct Template {
     pub name: &'static str,
     text: &'static str,
@@ -33,7 +34,42 @@ pub const RETENTION_REMINDER: Template = Template {
 /// so the stored copy of the mail keeps this placeholder, never the token.
 pub const CONSENT_URL: &str = "{{consent_url}}";
 
-pub const TEMPLATES: &[Template] = &[ACKNOWLEDGMENT, RETENTION_REMINDER];
+/// The sign-in link of the privacy pages, in each candidate language
+/// (in `Lang` order).
+const PRIVACY_LINK: [Template; 4] = [
+    Template {
+        name: "privacy_link",
+        text: include_str!("templates/privacy_link.en.txt"),
+    },
+    Template {
+        name: "privacy_link",
+        text: include_str!("templates/privacy_link.nl.txt"),
+    },
+    Template {
+        name: "privacy_link",
+        text: include_str!("templates/privacy_link.fr.txt"),
+    },
+    Template {
+        name: "privacy_link",
+        text: include_str!("templates/privacy_link.de.txt"),
+    },
+];
+
+pub fn privacy_link(lang: crate::domain::lang::Lang) -> &'static Template {
+    &PRIVACY_LINK[lang as usize]
+}
+
+/// Where a sign-in link goes: made when the mail is sent, as for reminders.
+pub const PRIVACY_URL: &str = "{{privacy_url}}";
+
+pub const TEMPLATES: &[Template] = &[
+    ACKNOWLEDGMENT,
+    RETENTION_REMINDER,
+    PRIVACY_LINK[0],
+    PRIVACY_LINK[1],
+    PRIVACY_LINK[2],
+    PRIVACY_LINK[3],
+];
 
 /// The host part of the Message-IDs this service makes: its public host.
 pub fn message_domain(public_url: &str) -> String {
@@ -241,6 +277,8 @@ mod tests {
                 ("extended_until", "1 June 2028"),
                 ("link_expires", "1 July 2027"),
                 ("consent_url", "https://a.example/consent/t"),
+                ("privacy_url", "https://a.example/privacy/verify/t"),
+                ("link_minutes", "30"),
             ]);
             assert!(!rendered.subject.is_empty(), "{}", template.name);
             assert!(!rendered.body.trim().is_empty(), "{}", template.name);

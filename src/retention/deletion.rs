@@ -69,6 +69,8 @@ pub enum Reason {
     Scheduled,
     /// An admin erased it at once.
     Erased,
+    /// Its candidate asked for everything to be erased now.
+    SubjectRequest,
 }
 
 impl Reason {
@@ -76,6 +78,7 @@ impl Reason {
         match self {
             Reason::Scheduled => "scheduled",
             Reason::Erased => "erased",
+            Reason::SubjectRequest => "subject_request",
         }
     }
 }
@@ -109,10 +112,12 @@ fn not_held(now: DateTime<Utc>) -> Condition {
     Condition::all().add(Expr::exists(held).not())
 }
 
-/// The applications due by `due_by` and not held at `now`, soonest first.
+/// The applications due by `due_by`, not held at `now` and not restricted,
+/// soonest first.
 pub fn due(now: DateTime<Utc>, due_by: DateTime<Utc>) -> Select<application::Entity> {
     application::Entity::find()
         .filter(application::Column::PurgeAfter.lte(due_by))
+        .filter(application::Column::RestrictedAt.is_null())
         .filter(not_held(now))
         .order_by_asc(application::Column::PurgeAfter)
         .order_by_asc(application::Column::Id)
@@ -193,6 +198,72 @@ impl Unit for EraseNow {
             .await?;
         }
         Ok(erased)
+    }
+}
+
+/// Erases at once every application of a candidate who asked for it on
+/// their page, except those a legal hold keeps: each of those gets the
+/// erasure request on record instead (due now), so the purge takes it when
+/// the hold lifts.
+pub struct EraseCandidate {
+    pub candidate_id: Uuid,
+    pub rules: PurgeRules,
+}
+
+#[derive(Debug, Default)]
+pub struct CandidateErased {
+    pub erased: Erased,
+    /// The applications a hold keeps for now.
+    pub held: Vec<Uuid>,
+}
+
+impl Unit for EraseCandidate {
+    type Output = CandidateErased;
+
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        now: DateTimeUtc,
+    ) -> Result<CandidateErased, DbErr> {
+        let of_candidate = || {
+            application::Entity::find()
+                .filter(application::Column::CandidateId.eq(self.candidate_id))
+                .order_by_asc(application::Column::Id)
+        };
+        let all = of_candidate().lock_exclusive().all(txn).await?;
+        let free: Vec<Uuid> = of_candidate()
+            .select_only()
+            .column(application::Column::Id)
+            .filter(not_held(now))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        let (going, held): (Vec<_>, Vec<_>) = all.into_iter().partition(|a| free.contains(&a.id));
+        let actor = crate::privacy::candidate_actor();
+        let held: Vec<Uuid> = held.into_iter().map(|a| a.id).collect();
+        for id in &held {
+            super::holds::record_consent(
+                txn,
+                *id,
+                super::policy::ConsentKind::Erasure,
+                "the candidate's erasure request on the privacy pages".to_owned(),
+                &actor,
+                now,
+            )
+            .await?;
+        }
+        super::records::refresh(txn, &self.rules.policy, &held, now).await?;
+        let erased = erase(txn, &self.rules, going, Reason::SubjectRequest, now).await?;
+        crate::store::audit::record(
+            txn,
+            now,
+            &actor,
+            "candidate.erased",
+            None,
+            Some(self.candidate_id),
+        )
+        .await?;
+        Ok(CandidateErased { erased, held })
     }
 }
 
@@ -307,6 +378,7 @@ async fn erase(
                     .map(|r| r.rule.to_string())
                     .unwrap_or_default(),
                 Reason::Erased => "admin_erasure".to_owned(),
+                Reason::SubjectRequest => "subject_request".to_owned(),
             },
             reason: reason.as_str().to_owned(),
             objects_deleted: objects.get(&application.id).copied().unwrap_or(0),

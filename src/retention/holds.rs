@@ -49,7 +49,7 @@ async fn lift_hold(db: &impl ConnectionTrait, application_id: Uuid) -> Result<bo
     Ok(result.rows_affected > 0)
 }
 
-pub(super) async fn record_consent(
+pub(crate) async fn record_consent(
     db: &impl ConnectionTrait,
     application_id: Uuid,
     kind: ConsentKind,

@@ -16,11 +16,15 @@ pub enum ConsentKind {
     Extension,
     /// Delete it now.
     Erasure,
+    /// Consent withdrawn (or the talent pool objected to): the extensions
+    /// and the talent-pool consent given before it no longer count.
+    Withdrawal,
 }
 
 stored_as_text!(ConsentKind {
     Extension => "extension",
     Erasure => "erasure",
+    Withdrawal => "withdrawal",
 });
 
 /// Parses a duration in human form: a whole number and a unit, `s`, `m`,
@@ -153,6 +157,8 @@ pub struct Facts {
     pub extensions: Vec<DateTime<Utc>>,
     /// When the candidate asked to be deleted now.
     pub erase_requested_at: Option<DateTime<Utc>>,
+    /// When the candidate last withdrew their consent.
+    pub withdrawn_at: Option<DateTime<Utc>>,
     pub hold: Option<Hold>,
 }
 
@@ -274,13 +280,16 @@ impl Policy {
         // An erasure request beats every consent given before it, the
         // talent-pool consent of the form included (given at intake, so
         // always before): only an extension recorded after it counts again.
+        // A withdrawal does the same to the consents before it, and puts
+        // the application back on its schedule.
         let erase = facts.erase_requested_at;
-        let grants: Vec<DateTime<Utc>> = match erase {
-            Some(erase) => facts
+        let revoked = erase.max(facts.withdrawn_at);
+        let grants: Vec<DateTime<Utc>> = match revoked {
+            Some(revoked) => facts
                 .extensions
                 .iter()
                 .copied()
-                .filter(|at| *at > erase)
+                .filter(|at| *at > revoked)
                 .collect(),
             None => facts
                 .extensions

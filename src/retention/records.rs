@@ -22,6 +22,7 @@ struct FactsRow {
     reopened_at: Option<DateTime<Utc>>,
     extended_at: Option<DateTime<Utc>>,
     erasure_at: Option<DateTime<Utc>>,
+    withdrawn_at: Option<DateTime<Utc>>,
     holds: i64,
     hold_until: Option<DateTime<Utc>>,
 }
@@ -60,6 +61,8 @@ pub async fn facts_of(
             AND c.kind = '{extension}') AS extended_at, \
          (SELECT MAX(c.granted_at) FROM consents c WHERE c.application_id = a.id \
             AND c.kind = '{erasure}') AS erasure_at, \
+         (SELECT MAX(c.granted_at) FROM consents c WHERE c.application_id = a.id \
+            AND c.kind = '{withdrawal}') AS withdrawn_at, \
          (SELECT COUNT(*) FROM legal_holds h WHERE h.application_id = a.id) AS holds, \
          (SELECT h.until FROM legal_holds h WHERE h.application_id = a.id) AS hold_until \
          FROM applications a JOIN jobs j ON j.id = a.job_id WHERE a.id IN ({ids})",
@@ -67,6 +70,7 @@ pub async fn facts_of(
         withdrawn = ApplicationStatus::Withdrawn.as_str(),
         extension = ConsentKind::Extension.as_str(),
         erasure = ConsentKind::Erasure.as_str(),
+        withdrawal = ConsentKind::Withdrawal.as_str(),
         ids = placeholders.join(", "),
     );
     let values = applications.iter().map(|a| Value::from(a.id));
@@ -93,6 +97,7 @@ pub async fn facts_of(
                     talent_pool_consent: application.talent_pool_consent,
                     extensions: row.extended_at.into_iter().collect(),
                     erase_requested_at: row.erasure_at,
+                    withdrawn_at: row.withdrawn_at,
                     hold: (row.holds > 0).then_some(Hold {
                         until: row.hold_until,
                     }),

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseTransaction, DbErr};
 
 use super::{
-    deletion::{self, EraseNow, Leftover, LeftoversDeleted, PurgeDue, PurgeRules},
+    deletion::{self, EraseCandidate, EraseNow, Leftover, LeftoversDeleted, PurgeDue, PurgeRules},
     records::{self, RefreshStale},
 };
 use crate::{
@@ -100,6 +100,28 @@ pub async fn erase_now(
         tracing::warn!(application_id = %id, error = format!("{err:#}"), "files of an erased application left for the next purge run");
     }
     Ok(erased.receipts.into_iter().next())
+}
+
+/// Erases every application of a candidate who asked for it, those under a
+/// legal hold aside (they go when it lifts); which ones a hold keeps.
+pub async fn erase_candidate(
+    state: &Services,
+    candidate_id: uuid::Uuid,
+) -> Result<Vec<uuid::Uuid>, DbErr> {
+    let done = state
+        .writer
+        .run(EraseCandidate {
+            candidate_id,
+            rules: rules(state),
+        })
+        .await?;
+    for receipt in &done.erased.receipts {
+        tracing::info!(application_id = %receipt.application_id, "application erased at its candidate's request");
+    }
+    if let Err(err) = delete_leftovers(state, done.erased.leftovers).await {
+        tracing::warn!(candidate_id = %candidate_id, error = format!("{err:#}"), "files of an erased candidate left for the next purge run");
+    }
+    Ok(done.held)
 }
 
 /// Deletes files (objects from the store, mail files from the mail folder),

@@ -69,6 +69,8 @@ pub struct NewApplication {
     pub talent_pool_consent: bool,
     /// JSON object: each field's name to where its value came from.
     pub provenance: Option<String>,
+    /// The language the candidate applied in, if the careers site said.
+    pub locale: Option<crate::domain::lang::Lang>,
 }
 
 /// Inserts a new application for `candidate_id`, with the purge date a new
@@ -111,6 +113,8 @@ pub async fn insert(
         purge_after: Set(Some(purge_after)),
         reminded_for: Set(None),
         retention_policy: Set(Some(policy.fingerprint())),
+        locale: Set(new.locale.map(|lang| lang.as_str().to_owned())),
+        restricted_at: Set(None),
     }
     .insert(db)
     .await

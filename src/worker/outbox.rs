@@ -142,8 +142,13 @@ impl Deliverer {
         let body = if message.origin == mail::RETENTION_REMINDER.name
             && message.body.contains(mail::CONSENT_URL)
         {
-            let url = mint_link(state, message.application_id).await?;
+            let url = mint_link(state, message.application_id, Link::Consent).await?;
             message.body.replace(mail::CONSENT_URL, &url)
+        } else if message.origin == mail::privacy_link(Default::default()).name
+            && message.body.contains(mail::PRIVACY_URL)
+        {
+            let url = mint_link(state, message.application_id, Link::SignIn).await?;
+            message.body.replace(mail::PRIVACY_URL, &url)
         } else {
             message.body.clone()
         };
@@ -213,22 +218,47 @@ impl Deliverer {
     }
 }
 
-/// Makes a candidate link for a reminder being sent: the token goes into the
-/// mail, only its hash into the database.
-async fn mint_link(state: &Services, application_id: uuid::Uuid) -> anyhow::Result<String> {
+/// Which link a mail being sent carries.
+enum Link {
+    /// A retention reminder's consent page.
+    Consent,
+    /// The privacy pages' sign-in.
+    SignIn,
+}
+
+/// Makes the link of a mail being sent: the token goes into the mail, only
+/// its hash into the database.
+async fn mint_link(
+    state: &Services,
+    application_id: uuid::Uuid,
+    link: Link,
+) -> anyhow::Result<String> {
     let token = random_token();
-    let hash = hash_secret(&token);
-    let expires_at = state.now() + state.settings.consent.link_ttl.0;
-    state
-        .writer
-        .run(CreateLink {
-            token_hash: hash,
-            application_id,
-            expires_at,
-        })
-        .await?;
-    let base = state.settings.server.public_url.trim_end_matches('/');
-    Ok(format!("{base}/consent/{token}"))
+    let token_hash = hash_secret(&token);
+    let settings = &state.settings;
+    let base = settings.server.public_url.trim_end_matches('/');
+    match link {
+        Link::Consent => {
+            let expires_at = state.now() + settings.consent.link_ttl.0;
+            let unit = CreateLink {
+                token_hash,
+                application_id,
+                expires_at,
+            };
+            state.writer.run(unit).await?;
+            Ok(format!("{base}/consent/{token}"))
+        }
+        Link::SignIn => {
+            let expires_at = state.now() + settings.privacy.link_ttl.0;
+            let unit = crate::privacy::session::CreateLink {
+                token_hash,
+                application_id,
+                expires_at,
+            };
+            state.writer.run(unit).await?;
+            Ok(format!("{base}/privacy/verify/{token}"))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -216,7 +216,7 @@ async fn a_range_is_checked_and_months_before_the_first_job_are_not_released() {
     let partner = app.create_key("partner", false).await;
     for bad in ["from=2026-13", "to=26-01", "from=1999-12", "to=2026-1"] {
         let response = app.get(&partner, &format!("{PATH}?{bad}")).await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
         let body: Value = response.json().await.unwrap();
         assert!(body["message"].as_str().is_some(), "{bad}: {body}");
     }

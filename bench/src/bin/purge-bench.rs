@@ -140,6 +140,8 @@ async fn load(place: &Place, count: usize, cv: &Bytes) -> Result<Vec<String>> {
                 purge_after: Set(Some(decided + policy.after_decision)),
                 reminded_for: Set(None),
                 retention_policy: Set(Some(fingerprint.clone())),
+                locale: Set(None),
+                restricted_at: Set(None),
                 provenance: Set(None),
             });
             documents.push(document::ActiveModel {

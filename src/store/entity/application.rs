@@ -34,6 +34,11 @@ pub struct Model {
     pub reminded_for: Option<DateTimeUtc>,
     /// Fingerprint of the policy `purge_after` was computed with.
     pub retention_policy: Option<String>,
+    /// The language its candidate reads (`en`, `nl`, `fr`, `de`), if known.
+    pub locale: Option<String>,
+    /// Since when the candidate has restricted its processing: kept, but
+    /// frozen for recruiters and the purge.
+    pub restricted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

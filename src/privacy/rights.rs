@@ -1,0 +1,126 @@
+//! The rights a candidate exercises alone on their page, each one unit of
+//! work with its audit event (ids only): restricting and lifting the
+//! restriction, withdrawing consent or objecting to the talent pool.
+//! Erasure goes through the purge path (`retention::service::erase_candidate`).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, prelude::*};
+
+use super::candidate_actor;
+use crate::{
+    retention::{
+        policy::{ConsentKind, Policy},
+        records::refresh,
+    },
+    store::{audit, entity::application, writer::Unit},
+};
+
+/// The candidate's applications, oldest first.
+pub async fn applications(
+    db: &impl ConnectionTrait,
+    candidate_id: Uuid,
+) -> Result<Vec<application::Model>, DbErr> {
+    application::Entity::find()
+        .filter(application::Column::CandidateId.eq(candidate_id))
+        .order_by_asc(application::Column::Id)
+        .all(db)
+        .await
+}
+
+async fn ids(db: &impl ConnectionTrait, candidate_id: Uuid) -> Result<Vec<Uuid>, DbErr> {
+    Ok(applications(db, candidate_id)
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect())
+}
+
+/// Restricts the processing of all the candidate's applications (kept,
+/// frozen for recruiters and the purge), or lifts the restriction.
+pub struct Restrict {
+    pub candidate_id: Uuid,
+    pub restricted: bool,
+}
+
+impl Unit for Restrict {
+    type Output = ();
+
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTime<Utc>) -> Result<(), DbErr> {
+        let mut update = application::Entity::update_many()
+            .filter(application::Column::CandidateId.eq(self.candidate_id));
+        update = if self.restricted {
+            // A restriction keeps the date it began.
+            update
+                .col_expr(application::Column::RestrictedAt, Expr::value(now))
+                .filter(application::Column::RestrictedAt.is_null())
+        } else {
+            update.col_expr(
+                application::Column::RestrictedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+        };
+        update.exec(txn).await?;
+        let action = if self.restricted {
+            "candidate.restricted"
+        } else {
+            "candidate.restriction_lifted"
+        };
+        audit::record(
+            txn,
+            now,
+            &candidate_actor(),
+            action,
+            None,
+            Some(self.candidate_id),
+        )
+        .await
+    }
+}
+
+/// Withdraws every consent to keep the candidate's applications longer
+/// (`objection`: they object to the talent pool): each goes back to its
+/// schedule, and is due now when that has passed.
+pub struct Withdraw {
+    pub candidate_id: Uuid,
+    pub objection: bool,
+    pub policy: Arc<Policy>,
+}
+
+impl Unit for Withdraw {
+    type Output = ();
+
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTime<Utc>) -> Result<(), DbErr> {
+        let actor = candidate_actor();
+        let ids = ids(txn, self.candidate_id).await?;
+        let evidence = if self.objection {
+            "the candidate objected to the talent pool on the privacy pages"
+        } else {
+            "the candidate withdrew their consent on the privacy pages"
+        };
+        for id in &ids {
+            crate::retention::holds::record_consent(
+                txn,
+                *id,
+                ConsentKind::Withdrawal,
+                evidence.to_owned(),
+                &actor,
+                now,
+            )
+            .await?;
+        }
+        application::Entity::update_many()
+            .col_expr(application::Column::TalentPoolConsent, Expr::value(false))
+            .filter(application::Column::CandidateId.eq(self.candidate_id))
+            .exec(txn)
+            .await?;
+        refresh(txn, &self.policy, &ids, now).await?;
+        let action = if self.objection {
+            "candidate.objected"
+        } else {
+            "candidate.consent_withdrawn"
+        };
+        audit::record(txn, now, &actor, action, None, Some(self.candidate_id)).await
+    }
+}
