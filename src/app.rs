@@ -41,6 +41,8 @@ pub fn spec_yaml() -> String {
 pub struct AppState {
     pub services: Services,
     pub limiter: Arc<Mutex<RateLimiter<Option<IpAddr>>>>,
+    /// Sign-in requests of the privacy pages, per client address.
+    pub privacy_limiter: Arc<Mutex<RateLimiter<Option<IpAddr>>>>,
     /// Calls to OAuth providers and picture hosts: no redirects, timed out.
     pub http: reqwest::Client,
     /// Who a request's client is, behind trusted proxies.
@@ -76,6 +78,9 @@ impl AppState {
             client_address,
             http: crate::oauth::http_client(services.settings.oauth.timeout.to_std()),
             limiter: Arc::new(Mutex::new(limiter)),
+            privacy_limiter: Arc::new(Mutex::new(RateLimiter::new(
+                services.settings.privacy.requests_per_minute_per_client,
+            ))),
             services,
         }
     }
@@ -126,7 +131,8 @@ pub fn routes(state: AppState) -> impl poem::Endpoint {
             ),
     );
     let route = Route::new()
-        .nest("/consent", pages::routes(public_origin))
+        .nest("/consent", pages::consent_routes(public_origin.clone()))
+        .nest("/privacy", pages::privacy_routes(public_origin))
         .nest("/", api_routes);
     let uploads = &settings.uploads;
     let limits = BodyLimits {

@@ -81,6 +81,14 @@ impl ApiError {
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::Forbidden(body("forbidden", message))
     }
+    /// An application its candidate restricted, to a recruiter.
+    pub fn restricted() -> Self {
+        Self::Forbidden(body(
+            "restricted",
+            "the candidate has restricted the processing of this application: it is kept, \
+             but cannot be read or changed until they lift the restriction",
+        ))
+    }
     pub fn not_found(what: &str) -> Self {
         Self::NotFound(body("not_found", format!("{what} not found")))
     }

@@ -81,6 +81,12 @@ pub struct Application {
     /// `linkedin` or `indeed` (a profile import), or `indeed-apply`.
     /// Absent on applications received before this was recorded.
     provenance: Option<BTreeMap<String, String>>,
+    /// The language the candidate reads (`en`, `nl`, `fr`, `de`), if known.
+    locale: Option<String>,
+    /// Since when the candidate has restricted its processing: recruiters
+    /// can no longer read or change it, and the purge leaves it alone.
+    /// Only admins see a restricted application.
+    restricted_at: Option<DateTime<Utc>>,
 }
 
 /// How an application's deletion date is set.
@@ -231,6 +237,8 @@ impl From<ApplicationRecord> for Application {
             retention: None,
             documents: documents.into_iter().map(Document::from).collect(),
             provenance: app.provenance.as_deref().map(Provenance::parse),
+            locale: app.locale,
+            restricted_at: app.restricted_at,
         }
     }
 }
@@ -296,6 +304,8 @@ impl ApplicationsApi {
         let caller = auth.0;
         let limit = page_limit(limit.0);
         let filter = ListFilter {
+            // Restricted applications are frozen for recruiters.
+            restricted: caller.role == crate::domain::keys::Role::Admin,
             job_id: job_id.0,
             status: status.0,
             query: q.0.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()),

@@ -121,8 +121,37 @@ impl<'a, A: Allowed> ApiExtractor<'a> for Auth<A> {
             .into());
         }
         caller.require(A::ROLES)?;
+        if caller.role == Role::Recruiter {
+            refuse_restricted(request).await?;
+        }
         Ok(Self(caller, PhantomData))
     }
+}
+
+/// A recruiter's call on an application whose processing its candidate
+/// restricted (`/v1/applications/{id}` and everything under it) is refused
+/// here, for every operation at once: the data is kept, but frozen.
+async fn refuse_restricted(req: &Request) -> poem::Result<()> {
+    let Some(id) = req
+        .uri()
+        .path()
+        .strip_prefix("/v1/applications/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|id| id.parse::<Uuid>().ok())
+    else {
+        return Ok(());
+    };
+    let state = req
+        .data::<AppState>()
+        .expect("AppState is attached to every route");
+    if store::applications::restricted_since(&state.db, id)
+        .await
+        .map_err(ApiError::from)?
+        .is_some()
+    {
+        return Err(ApiError::restricted().into());
+    }
+    Ok(())
 }
 
 fn bearer_token(req: &Request) -> Option<&str> {

@@ -27,6 +27,11 @@ pub struct RouteTable(Vec<Template>);
 /// Routes outside the spec, with the methods they answer.
 const OTHER_ROUTES: &[(&str, &str)] = &[
     ("/consent/{token}", "GET, POST"),
+    ("/privacy/requests", "GET, POST"),
+    ("/privacy/verify/{token}", "GET, POST"),
+    ("/privacy/me", "GET"),
+    ("/privacy/me/erase", "GET, POST"),
+    ("/privacy/me/{action}", "POST"),
     ("/openapi.json", "GET"),
     ("/docs", "GET"),
     ("/favicon.ico", "GET"),

@@ -4,18 +4,47 @@
 //! because the pages keep no referrer, or the service's own origin).
 
 pub mod consent;
+pub mod privacy;
+pub mod text;
 
 use chrono::{DateTime, Utc};
+
+use crate::domain::lang::Lang;
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get,
     http::{Method, StatusCode, header},
 };
 
-/// The candidate pages under `/consent`, with HTML errors and the
-/// form-origin check.
-pub fn routes(public_origin: String) -> impl Endpoint {
-    Route::new()
-        .at("/:token", get(consent::show).post(consent::act))
+/// The candidate pages under `/consent`.
+pub fn consent_routes(public_origin: String) -> impl Endpoint {
+    candidate_pages(
+        Route::new().at("/:token", get(consent::show).post(consent::act)),
+        public_origin,
+    )
+}
+
+/// The candidate pages under `/privacy`.
+pub fn privacy_routes(public_origin: String) -> impl Endpoint {
+    candidate_pages(
+        Route::new()
+            .at(
+                "/requests",
+                get(privacy::requests_form).post(privacy::request_link),
+            )
+            .at(
+                "/verify/:token",
+                get(privacy::verify_form).post(privacy::verify),
+            )
+            .at("/me", get(privacy::me))
+            .at("/me/erase", get(privacy::erase_form).post(privacy::act))
+            .at("/me/:action", poem::post(privacy::act)),
+        public_origin,
+    )
+}
+
+/// Candidate pages with HTML errors and the form-origin check.
+fn candidate_pages(route: Route, public_origin: String) -> impl Endpoint {
+    route
         .around(move |next, req| own_forms_only(next, req, public_origin.clone()))
         .catch_all_error(|err: poem::Error| async move {
             if err.is_from_response() {
@@ -94,8 +123,14 @@ pub(crate) fn escape(text: &str) -> String {
 /// referrer, a cache or a frame. It declares no icon, so the browser asks
 /// for none.
 pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    page_in(Lang::En, status, title, body)
+}
+
+/// A page in a candidate's language (see [`page`]).
+pub(crate) fn page_in(lang: Lang, status: StatusCode, title: &str, body: &str) -> Response {
+    let title = escape(title);
     let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <link rel=\"icon\" href=\"data:,\">\
          <title>{title}</title><style>\
@@ -103,7 +138,15 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
          button{{font-size:1rem;padding:.75rem 1rem;margin:.5rem 0;width:100%;border-radius:.4rem;\
          border:1px solid #245;background:#245;color:#fff}}\
          button.secondary{{background:#fff;color:#245}}\
-         button:focus-visible{{outline:3px solid #f90;outline-offset:2px}}</style></head><body>{body}</body></html>"
+         button.danger,a.danger{{background:#a12;border-color:#a12;color:#fff}}\
+         a.button{{display:block;text-align:center;padding:.75rem 1rem;border-radius:.4rem;border:1px solid #245;\
+         background:#245;color:#fff;text-decoration:none}}\
+         label{{display:block;margin-top:1rem;font-weight:600}}\
+         input[type=email]{{font-size:1rem;padding:.6rem;width:100%;box-sizing:border-box;border:1px solid #555;border-radius:.3rem}}\
+         .error{{color:#a12;font-weight:600}}.notice{{background:#eef6ee;padding:.5rem 1rem;border-radius:.3rem}}\
+         ul.langs{{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:1rem}}\
+         section.application{{border-top:1px solid #ccc;margin-top:1rem}}dt{{font-weight:600}}dd{{margin:0 0 .5rem}}\
+         button:focus-visible,a:focus-visible,input:focus-visible{{outline:3px solid #f90;outline-offset:2px}}</style></head><body>{body}</body></html>"
     );
     Response::builder()
         .status(status)

@@ -187,6 +187,8 @@ pub async fn documents_of(
 
 #[derive(Default)]
 pub struct ListFilter {
+    /// Whether applications whose processing is restricted are listed.
+    pub restricted: bool,
     pub job_id: Option<Uuid>,
     pub status: Option<ApplicationStatus>,
     /// Part of the name or email, any case.
@@ -197,6 +199,20 @@ pub struct ListFilter {
     pub limit: u64,
 }
 
+/// Since when an application's processing is restricted, if it is.
+pub async fn restricted_since(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    Ok(application::Entity::find_by_id(id)
+        .select_only()
+        .column(application::Column::RestrictedAt)
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(db)
+        .await?
+        .flatten())
+}
+
 /// A page of applications, newest first, keyed by id (UUIDv7, so time order).
 pub async fn list(
     db: &impl ConnectionTrait,
@@ -205,6 +221,9 @@ pub async fn list(
     let mut query = application::Entity::find()
         .order_by_desc(application::Column::Id)
         .limit(filter.limit);
+    if !filter.restricted {
+        query = query.filter(application::Column::RestrictedAt.is_null());
+    }
     if let Some(job_id) = filter.job_id {
         query = query.filter(application::Column::JobId.eq(job_id));
     }

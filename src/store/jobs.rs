@@ -44,6 +44,20 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<job::Mode
 }
 
 /// The job Indeed knows by this id.
+/// The titles of these jobs, by id.
+pub async fn titles(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<std::collections::HashMap<Uuid, String>, DbErr> {
+    Ok(job::Entity::find()
+        .filter(job::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|job| (job.id, job.title))
+        .collect())
+}
+
 pub async fn find_by_indeed_id(
     db: &impl ConnectionTrait,
     indeed_job_id: &str,

@@ -19,6 +19,7 @@ mod mock_provider;
 mod notes;
 mod operations;
 mod pipeline;
+mod privacy;
 mod purge;
 mod reads;
 mod retention;

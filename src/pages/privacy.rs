@@ -1,0 +1,624 @@
+//! The privacy pages: `/privacy/requests` asks for a sign-in link by email
+//! (the same answer whether or not we hold data for the address),
+//! `/privacy/verify/{token}` redeems it behind a button (mail scanners open
+//! links), and `/privacy/me` shows the candidate everything we hold and lets
+//! them download it, restrict its processing, withdraw consent or object to
+//! the talent pool, and erase it all. Plain forms, no script; each page in
+//! the candidate's language with a switch to the others.
+
+use std::{collections::BTreeSet, sync::Arc, time::Instant};
+
+use askama::Template;
+use poem::{
+    Request, Response, handler,
+    http::{StatusCode, header},
+    web::{Data, Form, Path, Query},
+};
+use serde::Deserialize;
+
+use super::{page_in, text::Texts};
+use crate::{
+    app::AppState,
+    domain::{fields::Email, keys::hash_secret, lang::Lang},
+    privacy::{
+        candidate_actor,
+        rights::{self, Restrict, Withdraw},
+        session::{self, AskForLink, EndSessions, StartSession},
+    },
+    retention::{policy::RetentionRule, records::facts_of},
+    store::{self, audit::Access},
+};
+
+/// `(code, own name, is it the page's)` of each language, for the switch.
+type Switch = Vec<(&'static str, &'static str, bool)>;
+
+fn switch(lang: Lang) -> Switch {
+    Lang::ALL
+        .iter()
+        .map(|l| (l.as_str(), l.name(), *l == lang))
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "requests.html", config = "src/pages/askama.toml")]
+struct RequestsPage {
+    t: &'static Texts,
+    lang: Lang,
+    switch: Switch,
+    invalid: bool,
+}
+
+#[derive(Template)]
+#[template(path = "message.html", config = "src/pages/askama.toml")]
+struct MessagePage {
+    t: &'static Texts,
+    lang: Lang,
+    switch: Switch,
+    title: &'static str,
+    text: &'static str,
+    more: Option<&'static str>,
+    again: bool,
+}
+
+#[derive(Template)]
+#[template(path = "verify.html", config = "src/pages/askama.toml")]
+struct VerifyPage {
+    t: &'static Texts,
+    lang: Lang,
+    switch: Switch,
+}
+
+#[derive(Template)]
+#[template(path = "erase.html", config = "src/pages/askama.toml")]
+struct ErasePage {
+    t: &'static Texts,
+    lang: Lang,
+    switch: Switch,
+}
+
+#[derive(Template)]
+#[template(path = "me.html", config = "src/pages/askama.toml")]
+struct MePage {
+    t: &'static Texts,
+    lang: Lang,
+    switch: Switch,
+    notice: Option<&'static str>,
+    applications: Vec<ApplicationView>,
+    processors: Vec<String>,
+    restricted: bool,
+}
+
+/// One application as its candidate sees it.
+struct ApplicationView {
+    job: String,
+    applied: String,
+    status: &'static str,
+    deleted: String,
+    why: &'static str,
+    sources: String,
+    talent_pool: bool,
+    held: bool,
+    held_until: Option<String>,
+    restricted_since: Option<String>,
+}
+
+fn render(lang: Lang, status: StatusCode, title: &str, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(body) => page_in(lang, status, title, &body),
+        Err(err) => {
+            tracing::error!(error = %err, "a privacy page failed to render");
+            super::error_page(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}
+
+fn message(
+    lang: Lang,
+    status: StatusCode,
+    title: &'static str,
+    text: &'static str,
+    again: bool,
+) -> Response {
+    let t = Texts::of(lang);
+    let page = MessagePage {
+        t,
+        lang,
+        switch: switch(lang),
+        title,
+        text,
+        more: None,
+        again,
+    };
+    render(lang, status, title, &page)
+}
+
+/// The error page of a status, in the candidate's language.
+fn error(lang: Lang, status: StatusCode) -> Response {
+    let t = Texts::of(lang);
+    let (title, text) = match status {
+        StatusCode::NOT_FOUND => (t.not_found_title, t.not_found_text),
+        StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST => (t.refused_title, t.refused_text),
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+            (t.busy_title, t.busy_text)
+        }
+        _ => (t.failed_title, t.failed_text),
+    };
+    let mut response = message(lang, status, title, text, false);
+    if matches!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
+    ) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, crate::error::RETRY_AFTER_SECS.into());
+    }
+    response
+}
+
+fn unavailable(lang: Lang, err: &sea_orm::DbErr) -> Response {
+    tracing::error!(error = %err, "a privacy page failed");
+    let status = if store::is_unavailable(err) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    error(lang, status)
+}
+
+#[derive(Deserialize)]
+pub struct LangChoice {
+    lang: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    email: String,
+    lang: Option<String>,
+}
+
+/// The page's language: the one chosen on the page, else the one stored for
+/// the candidate, else the browser's, else English.
+fn language(req: &Request, chosen: Option<&str>, stored: Option<Lang>) -> Lang {
+    chosen
+        .and_then(Lang::parse)
+        .or(stored)
+        .or_else(|| {
+            req.header(header::ACCEPT_LANGUAGE)
+                .and_then(Lang::negotiate)
+        })
+        .unwrap_or_default()
+}
+
+#[handler]
+pub async fn requests_form(req: &Request, query: Query<LangChoice>) -> Response {
+    let lang = language(req, query.lang.as_deref(), None);
+    requests_page(lang, StatusCode::OK, false)
+}
+
+fn requests_page(lang: Lang, status: StatusCode, invalid: bool) -> Response {
+    let t = Texts::of(lang);
+    let page = RequestsPage {
+        t,
+        lang,
+        switch: switch(lang),
+        invalid,
+    };
+    render(lang, status, t.requests_title, &page)
+}
+
+#[handler]
+pub async fn request_link(
+    state: Data<&AppState>,
+    req: &Request,
+    form: Option<Form<EmailForm>>,
+) -> Response {
+    let Some(Form(form)) = form else {
+        return error(language(req, None, None), StatusCode::BAD_REQUEST);
+    };
+    let lang = language(req, form.lang.as_deref(), None);
+    let client = state.client_address.of(req);
+    let verdict = state
+        .privacy_limiter
+        .lock()
+        .expect("rate limiter lock")
+        .check(&client, Instant::now());
+    if verdict.is_err() {
+        return error(lang, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let Ok(email) = Email::parse("email", &form.email) else {
+        return requests_page(lang, StatusCode::UNPROCESSABLE_ENTITY, true);
+    };
+    let settings = &state.settings;
+    let asked = state
+        .writer
+        .run(AskForLink {
+            email_hash: session::email_hash(&state.intake_hash, &email.normalised),
+            email_normalised: email.normalised,
+            lang,
+            per_hour: settings.privacy.links_per_hour_per_email,
+            link_ttl: settings.privacy.link_ttl.0,
+            domain: crate::mail::message_domain(&settings.server.public_url),
+        })
+        .await;
+    match asked {
+        // The same page whether a mail went or not.
+        Ok(_) => {
+            let t = Texts::of(lang);
+            message(lang, StatusCode::OK, t.sent_title, t.sent_text, false)
+        }
+        Err(err) => unavailable(lang, &err),
+    }
+}
+
+/// A token longer than any we make is not looked up.
+fn token_hash(token: &str) -> Option<String> {
+    (token.len() <= 100).then(|| hash_secret(token))
+}
+
+fn invalid_link(lang: Lang) -> Response {
+    let t = Texts::of(lang);
+    message(
+        lang,
+        StatusCode::NOT_FOUND,
+        t.invalid_link_title,
+        t.invalid_link_text,
+        true,
+    )
+}
+
+#[handler]
+pub async fn verify_form(
+    state: Data<&AppState>,
+    req: &Request,
+    token: Path<String>,
+    query: Query<LangChoice>,
+) -> Response {
+    let lang = language(req, query.lang.as_deref(), None);
+    let Some(hash) = token_hash(&token) else {
+        return invalid_link(lang);
+    };
+    match session::link_is_valid(&state.db, &hash, state.now()).await {
+        Ok(true) => {
+            let t = Texts::of(lang);
+            let page = VerifyPage {
+                t,
+                lang,
+                switch: switch(lang),
+            };
+            render(lang, StatusCode::OK, t.verify_title, &page)
+        }
+        Ok(false) => invalid_link(lang),
+        Err(err) => unavailable(lang, &err),
+    }
+}
+
+#[handler]
+pub async fn verify(
+    state: Data<&AppState>,
+    req: &Request,
+    token: Path<String>,
+    form: Option<Form<LangChoice>>,
+) -> Response {
+    let chosen = form.as_ref().and_then(|f| f.lang.clone());
+    let lang = language(req, chosen.as_deref(), None);
+    let Some(link_hash) = token_hash(&token) else {
+        return invalid_link(lang);
+    };
+    let (session_token, session_hash) = session::new_token();
+    let ttl = state.settings.privacy.session_ttl.0;
+    let started = state
+        .writer
+        .run(StartSession {
+            link_hash,
+            session_hash,
+            lang,
+            ttl,
+        })
+        .await;
+    match started {
+        Ok(true) => {
+            let secure = state.settings.server.public_url.starts_with("https://");
+            let cookie = format!(
+                "{}={session_token}; Path=/privacy; HttpOnly; SameSite=Strict; Max-Age={}{}",
+                session::COOKIE,
+                ttl.num_seconds(),
+                if secure { "; Secure" } else { "" }
+            );
+            see_other(&format!("/privacy/me?lang={lang}")).with_header(header::SET_COOKIE, cookie)
+        }
+        Ok(false) => invalid_link(lang),
+        Err(err) => unavailable(lang, &err),
+    }
+}
+
+fn see_other(location: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .header(header::CACHE_CONTROL, "no-store")
+        .finish()
+}
+
+trait WithHeader {
+    fn with_header(self, name: header::HeaderName, value: String) -> Self;
+}
+
+impl WithHeader for Response {
+    fn with_header(mut self, name: header::HeaderName, value: String) -> Self {
+        if let Ok(value) = value.parse() {
+            self.headers_mut().insert(name, value);
+        }
+        self
+    }
+}
+
+/// The session token the candidate's cookie carries.
+fn session_token(req: &Request) -> Option<&str> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(session::COOKIE)?.strip_prefix('='))
+}
+
+/// The candidate signed in, or the page that says the session ended.
+async fn signed_in(state: &AppState, req: &Request, lang: Lang) -> Result<uuid::Uuid, Response> {
+    let token = session_token(req).unwrap_or_default();
+    match session::session_candidate(&state.db, token, state.now()).await {
+        Ok(Some(candidate)) => Ok(candidate),
+        Ok(None) => {
+            let t = Texts::of(lang);
+            Err(message(
+                lang,
+                StatusCode::UNAUTHORIZED,
+                t.expired_title,
+                t.expired_text,
+                true,
+            ))
+        }
+        Err(err) => Err(unavailable(lang, &err)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MeQuery {
+    lang: Option<String>,
+    done: Option<String>,
+}
+
+#[handler]
+pub async fn me(state: Data<&AppState>, req: &Request, query: Query<MeQuery>) -> Response {
+    let lang = language(req, query.lang.as_deref(), None);
+    let candidate = match signed_in(&state, req, lang).await {
+        Ok(candidate) => candidate,
+        Err(page) => return page,
+    };
+    match overview(&state, candidate, lang, query.done.as_deref()).await {
+        Ok(page) => render(lang, StatusCode::OK, Texts::of(lang).me_title, &page),
+        Err(err) => unavailable(lang, &err),
+    }
+}
+
+/// Everything the candidate's page shows, read and recorded as an access.
+async fn overview(
+    state: &AppState,
+    candidate: uuid::Uuid,
+    lang: Lang,
+    done: Option<&str>,
+) -> Result<MePage, sea_orm::DbErr> {
+    let t = Texts::of(lang);
+    let applications = rights::applications(&state.db, candidate).await?;
+    let facts = facts_of(&state.db, &applications).await?;
+    let jobs = store::jobs::titles(&state.db, applications.iter().map(|a| a.job_id)).await?;
+    state
+        .writer
+        .run(Access {
+            actor: candidate_actor(),
+            action: "candidate.viewed",
+            application_id: None,
+            subject_id: Some(candidate),
+        })
+        .await?;
+    let now = state.now();
+    let restricted = applications.iter().any(|a| a.restricted_at.is_some());
+    let views = applications
+        .iter()
+        .map(|a| {
+            let facts = facts.iter().find(|(id, _)| *id == a.id).map(|(_, f)| f);
+            let retention = facts.map(|f| state.policy.retention(f, now));
+            let why = match retention.as_ref().map(|r| &r.rule) {
+                Some(RetentionRule::Consent) => t.why_consent,
+                Some(RetentionRule::Erasure) => t.why_erasure,
+                Some(RetentionRule::AfterInactivity) => t.why_inactivity,
+                _ => t.why_decision,
+            };
+            let hold = facts.and_then(|f| f.hold.clone());
+            ApplicationView {
+                job: jobs.get(&a.job_id).cloned().unwrap_or_default(),
+                applied: lang.date(a.created_at),
+                status: lang.status(a.status),
+                deleted: lang.date(
+                    retention
+                        .as_ref()
+                        .map(|r| r.purge_after)
+                        .or(a.purge_after)
+                        .unwrap_or(now),
+                ),
+                why,
+                sources: sources(a.provenance.as_deref(), t),
+                talent_pool: a.talent_pool_consent,
+                held: retention.as_ref().is_some_and(|r| r.held),
+                held_until: hold
+                    .and_then(|h| h.until)
+                    .filter(|until| *until > now)
+                    .map(|until| lang.date(until)),
+                restricted_since: a.restricted_at.map(|at| lang.date(at)),
+            }
+        })
+        .collect();
+    Ok(MePage {
+        t,
+        lang,
+        switch: switch(lang),
+        notice: done.and_then(|done| match done {
+            "restricted" => Some(t.done_restricted),
+            "unrestricted" => Some(t.done_unrestricted),
+            "withdrawn" => Some(t.done_withdrawn),
+            "objected" => Some(t.done_objected),
+            _ => None,
+        }),
+        applications: views,
+        processors: state.settings.privacy.processors.clone(),
+        restricted,
+    })
+}
+
+/// Where an application's data came from, in words.
+fn sources(provenance: Option<&str>, t: &Texts) -> String {
+    let origins: BTreeSet<String> = provenance
+        .and_then(|p| serde_json::from_str::<std::collections::BTreeMap<String, String>>(p).ok())
+        .map(|fields| fields.into_values().collect())
+        .unwrap_or_else(|| BTreeSet::from(["form".to_owned()]));
+    origins
+        .iter()
+        .map(|origin| match origin.as_str() {
+            "linkedin" => "LinkedIn",
+            "indeed" => "Indeed",
+            "indeed-apply" => "Indeed Apply",
+            _ => t.source_form,
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[handler]
+pub async fn erase_form(
+    state: Data<&AppState>,
+    req: &Request,
+    query: Query<LangChoice>,
+) -> Response {
+    let lang = language(req, query.lang.as_deref(), None);
+    if let Err(page) = signed_in(&state, req, lang).await {
+        return page;
+    }
+    let t = Texts::of(lang);
+    let page = ErasePage {
+        t,
+        lang,
+        switch: switch(lang),
+    };
+    render(lang, StatusCode::OK, t.erase_title, &page)
+}
+
+#[handler]
+pub async fn act(
+    state: Data<&AppState>,
+    req: &Request,
+    form: Option<Form<LangChoice>>,
+) -> Response {
+    // `/privacy/me/{action}`, and `/privacy/me/erase` (whose GET confirms).
+    let action = req.uri().path().rsplit('/').next().unwrap_or_default();
+    let chosen = form.as_ref().and_then(|f| f.lang.clone());
+    let lang = language(req, chosen.as_deref(), None);
+    let candidate = match signed_in(&state, req, lang).await {
+        Ok(candidate) => candidate,
+        Err(page) => return page,
+    };
+    let t = Texts::of(lang);
+    let back = |done: &str| see_other(&format!("/privacy/me?lang={lang}&done={done}"));
+    let outcome = match action {
+        "restrict" | "unrestrict" => {
+            let restricted = action == "restrict";
+            state
+                .writer
+                .run(Restrict {
+                    candidate_id: candidate,
+                    restricted,
+                })
+                .await
+                .map(|()| {
+                    back(if restricted {
+                        "restricted"
+                    } else {
+                        "unrestricted"
+                    })
+                })
+        }
+        "withdraw" | "object" => {
+            let objection = action == "object";
+            state
+                .writer
+                .run(Withdraw {
+                    candidate_id: candidate,
+                    objection,
+                    policy: Arc::clone(&state.policy),
+                })
+                .await
+                .map(|()| back(if objection { "objected" } else { "withdrawn" }))
+        }
+        "erase" => erase(&state, candidate, lang).await,
+        "sign-out" => state
+            .writer
+            .run(EndSessions {
+                session_hash: session_token(req).map(hash_secret),
+                candidate_id: None,
+            })
+            .await
+            .map(|()| {
+                message(
+                    lang,
+                    StatusCode::OK,
+                    t.signed_out_title,
+                    t.signed_out_text,
+                    false,
+                )
+                .with_header(header::SET_COOKIE, clear_cookie())
+            }),
+        _ => return error(lang, StatusCode::NOT_FOUND),
+    };
+    outcome.unwrap_or_else(|err| unavailable(lang, &err))
+}
+
+fn clear_cookie() -> String {
+    format!(
+        "{}=; Path=/privacy; HttpOnly; SameSite=Strict; Max-Age=0",
+        session::COOKIE
+    )
+}
+
+/// Erases everything of the candidate now; what a hold keeps goes when it
+/// lifts. The session ends with the data.
+async fn erase(
+    state: &AppState,
+    candidate: uuid::Uuid,
+    lang: Lang,
+) -> Result<Response, sea_orm::DbErr> {
+    let held = crate::retention::service::erase_candidate(state, candidate).await?;
+    let t = Texts::of(lang);
+    let mut page = MessagePage {
+        t,
+        lang,
+        switch: switch(lang),
+        title: t.erased_title,
+        text: t.erased_text,
+        more: None,
+        again: false,
+    };
+    if held.is_empty() {
+        state
+            .writer
+            .run(EndSessions {
+                session_hash: None,
+                candidate_id: Some(candidate),
+            })
+            .await?;
+        Ok(render(lang, StatusCode::OK, t.erased_title, &page)
+            .with_header(header::SET_COOKIE, clear_cookie()))
+    } else {
+        page.more = Some(t.erased_held);
+        Ok(render(lang, StatusCode::OK, t.erased_title, &page))
+    }
+}
