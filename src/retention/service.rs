@@ -46,6 +46,7 @@ pub async fn run(state: &Services, progress: &(dyn Fn(usize) + Sync)) -> anyhow:
         ..Purged::default()
     };
     refresh_stale(state).await?;
+    crate::privacy::session::sweep(&state.db, state.now()).await?;
     done.reminded = send_reminders(state).await?;
     // One batch's files are deleted while the next batch's rows are.
     let mut deleting: Option<tokio::task::JoinHandle<anyhow::Result<usize>>> = None;

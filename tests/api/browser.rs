@@ -522,3 +522,78 @@ async fn the_example_careers_page_submits_an_application_from_its_origin_only() 
     browser.quit().await;
     app.stop().await;
 }
+
+/// The privacy pages on a 375 px phone, in German from the browser's
+/// preference: ask for a link, open it, confirm, restrict, then erase
+/// everything, pressing the buttons as a person does. No script anywhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_candidate_signs_in_restricts_and_erases_on_the_privacy_pages_on_a_phone() {
+    if !browser_or_skip("privacy pages") {
+        return;
+    }
+    let app = spawn_app_with(&[]).await;
+    let job = app.create_job("DE").await;
+    let id = app
+        .submit_ok(ApplicationForm::new(&job, "ada@example.com").set("locale", "de-AT"))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/privacy/requests?lang=de")).await;
+    browser
+        .wait_for_text("h1", "Ihre Daten einsehen und verwalten")
+        .await;
+    assert_eq!(
+        browser.script("return document.documentElement.lang").await,
+        "de"
+    );
+    assert_eq!(browser.script("return document.scripts.length").await, 0);
+    let fits = browser
+        .script("return document.documentElement.scrollWidth <= window.innerWidth")
+        .await;
+    assert_eq!(fits, true, "no horizontal scroll at 375 px");
+    let email = browser.find("input[type=email]").await;
+    browser.type_into(&email, "ada@example.com").await;
+    let send = browser.find("form button[type=submit]").await;
+    browser.press(&send).await;
+    browser
+        .wait_for_text("h1", "Sehen Sie in Ihre E-Mails")
+        .await;
+
+    let link = crate::privacy::link_in_mail(&app, &id, 1).await;
+    browser.goto(&format!("{link}?lang=de")).await;
+    let open = browser.find("form button[type=submit]").await;
+    browser.press(&open).await;
+    browser.wait_for_text("h1", "Ihre Daten").await;
+    let restrict = browser
+        .find("form[action='/privacy/me/restrict'] button")
+        .await;
+    browser.press(&restrict).await;
+    browser
+        .wait_for_text(
+            "p.notice",
+            "Die Verarbeitung Ihrer Daten ist jetzt eingeschränkt.",
+        )
+        .await;
+    let read = app
+        .get_json(&app.admin_key, &format!("/v1/applications/{id}"))
+        .await;
+    assert!(read["restricted_at"].is_string(), "{read}");
+
+    let erase = browser.find("a.danger").await;
+    browser.press(&erase).await;
+    let confirm = browser.find("button.danger").await;
+    browser.press(&confirm).await;
+    browser
+        .wait_for_text("h1", "Ihre Daten sind gelöscht")
+        .await;
+    assert_eq!(app.count_rows("applications").await, 0);
+    // The session went with the data.
+    browser.goto(&app.url("/privacy/me?lang=de")).await;
+    browser
+        .wait_for_text("h1", "Ihre Sitzung ist beendet")
+        .await;
+    browser.quit().await;
+    app.stop().await;
+}

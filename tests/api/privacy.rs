@@ -32,7 +32,7 @@ async fn ask_for_link(app: &TestApp, email: &str, lang: &str) -> (StatusCode, St
 }
 
 /// The sign-in link of the newest privacy mail to this application.
-async fn link_in_mail(app: &TestApp, application_id: &str, nth: usize) -> String {
+pub(crate) async fn link_in_mail(app: &TestApp, application_id: &str, nth: usize) -> String {
     let messages = app
         .messages_until(application_id, |items| {
             items
