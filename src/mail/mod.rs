@@ -29,11 +29,30 @@ pub const RETENTION_REMINDER: Template = Template {
     text: include_str!("templates/retention_reminder.txt"),
 };
 
+/// To the candidate when their subject request needs more time: the new
+/// deadline and why (GDPR article 12(3)).
+pub const SUBJECT_REQUEST_EXTENDED: Template = Template {
+    name: "subject_request_extended",
+    text: include_str!("templates/subject_request_extended.txt"),
+};
+
+/// To the privacy officer: the requests whose deadline nears, by id, kind
+/// and deadline only.
+pub const OFFICER_REMINDER: Template = Template {
+    name: "officer_reminder",
+    text: include_str!("templates/officer_reminder.txt"),
+};
+
 /// Where a reminder's link goes: the token is made when the mail is sent,
 /// so the stored copy of the mail keeps this placeholder, never the token.
 pub const CONSENT_URL: &str = "{{consent_url}}";
 
-pub const TEMPLATES: &[Template] = &[ACKNOWLEDGMENT, RETENTION_REMINDER];
+pub const TEMPLATES: &[Template] = &[
+    ACKNOWLEDGMENT,
+    RETENTION_REMINDER,
+    SUBJECT_REQUEST_EXTENDED,
+    OFFICER_REMINDER,
+];
 
 /// The host part of the Message-IDs this service makes: its public host.
 pub fn message_domain(public_url: &str) -> String {
@@ -241,6 +260,11 @@ mod tests {
                 ("extended_until", "1 June 2028"),
                 ("link_expires", "1 July 2027"),
                 ("consent_url", "https://a.example/consent/t"),
+                ("new_deadline", "3 March 2027"),
+                ("reason", "Many documents to gather."),
+                ("count", "1"),
+                ("by", "2027-03-10 10:00 UTC"),
+                ("requests", "- 0193… access, due 2027-03-03 10:00 UTC"),
             ]);
             assert!(!rendered.subject.is_empty(), "{}", template.name);
             assert!(!rendered.body.trim().is_empty(), "{}", template.name);
