@@ -24,4 +24,5 @@ mod reads;
 mod retention;
 mod smtp_sink;
 mod stats;
+mod subject_requests;
 mod trust;
