@@ -3,8 +3,8 @@
 //! routes are templates, sources and dependencies a closed set.
 //!
 //! Counters move as things happen; the gauges that describe the database
-//! (purge lag, outbox depth and age, pool use) and readiness are read fresh
-//! at each scrape.
+//! (purge lag, outbox depth and age, subject requests, pool use) and
+//! readiness are read fresh at each scrape.
 
 use std::time::Duration;
 
@@ -24,7 +24,10 @@ use std::sync::atomic::AtomicU64;
 use crate::{
     retention::deletion,
     services::Services,
-    store::entity::{application, outbox},
+    store::{
+        entity::{application, outbox},
+        subject_requests,
+    },
 };
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -76,6 +79,8 @@ pub struct Metrics {
     purge_lag: Seconds,
     outbox_depth: Gauge,
     outbox_oldest: Seconds,
+    subject_requests_open: Gauge,
+    subject_requests_overdue: Gauge,
     pool: Family<PoolLabels, Gauge>,
     ready: Family<DependencyLabels, Gauge>,
 }
@@ -101,7 +106,8 @@ impl Metrics {
             Counter::default(),
         );
         let (purge_lag, outbox_oldest) = (Seconds::default(), Seconds::default());
-        let outbox_depth = Gauge::default();
+        let (outbox_depth, subject_requests_open, subject_requests_overdue) =
+            (Gauge::default(), Gauge::default(), Gauge::default());
         let pool = Family::<PoolLabels, Gauge>::default();
         let ready = Family::<DependencyLabels, Gauge>::default();
         registry.register(
@@ -157,6 +163,16 @@ impl Metrics {
             outbox_oldest.clone(),
         );
         registry.register(
+            "subject_requests_open",
+            "Data-subject requests still to answer (open or waiting)",
+            subject_requests_open.clone(),
+        );
+        registry.register(
+            "subject_requests_overdue",
+            "Data-subject requests still to answer past their deadline",
+            subject_requests_overdue.clone(),
+        );
+        registry.register(
             "db_pool_connections",
             "Connections of the read pool, by state (idle, in_use)",
             pool.clone(),
@@ -180,6 +196,8 @@ impl Metrics {
             purge_lag,
             outbox_depth,
             outbox_oldest,
+            subject_requests_open,
+            subject_requests_overdue,
             pool,
             ready,
         }
@@ -273,6 +291,9 @@ impl Metrics {
             .one(&services.db)
             .await?;
         self.outbox_oldest.set(age(now, oldest_mail));
+        let (open, overdue) = subject_requests::pending_counts(&services.db, now).await?;
+        self.subject_requests_open.set(open as i64);
+        self.subject_requests_overdue.set(overdue as i64);
         Ok(())
     }
 }

@@ -12,6 +12,7 @@ mod m20261125_000005_purge;
 mod m20261125_000006_imports;
 mod m20261201_000007_trust;
 mod m20261202_000008_stats;
+mod m20261203_000009_subject_requests;
 mod m20261203_000010_privacy;
 
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_imports::Migration),
             Box::new(m20261201_000007_trust::Migration),
             Box::new(m20261202_000008_stats::Migration),
+            Box::new(m20261203_000009_subject_requests::Migration),
             Box::new(m20261203_000010_privacy::Migration),
         ]
     }

@@ -21,6 +21,7 @@ pub mod receipts;
 mod receive;
 pub mod spec;
 pub mod stats;
+pub mod subject_requests;
 pub mod text;
 pub mod upload;
 
@@ -80,36 +81,51 @@ pub enum ApiTags {
     Integrations,
     /// Anonymous statistics for partners, with differential privacy.
     Statistics,
+    /// Data-subject requests (access, rectification, erasure, restriction,
+    /// objection, withdrawal of consent) and their deadlines (admin).
+    SubjectRequests,
 }
 
 /// Declares the API's parts once: the `Api` type and the value serving it.
+/// The parts come in groups, since poem-openapi combines at most 16 in one
+/// tuple.
 macro_rules! api {
-    ($($module:ident::$part:ident),+ $(,)?) => {
-        pub type Api = ($($module::$part,)+);
+    ($(($($module:ident::$part:ident),+ $(,)?)),+ $(,)?) => {
+        pub type Api = ($(($($module::$part,)+),)+);
 
         fn parts() -> Api {
-            ($($module::$part,)+)
+            ($(($($module::$part,)+),)+)
         }
     };
 }
 
 api!(
-    health::HealthApi,
-    jobs::JobsApi,
-    applications::ApplicationsApi,
-    pipeline::PipelineApi,
-    notes::NotesApi,
-    interviews::InterviewsApi,
-    messages::MessagesApi,
-    holds::HoldsApi,
-    receipts::ReceiptsApi,
-    documents::DocumentsApi,
-    api_keys::ApiKeysApi,
-    audit::AuditApi,
-    oauth::OAuthApi,
-    imports::ImportsApi,
-    indeed_apply::IndeedApplyApi,
-    stats::StatsApi,
+    // The recruitment procedure.
+    (
+        health::HealthApi,
+        jobs::JobsApi,
+        applications::ApplicationsApi,
+        pipeline::PipelineApi,
+        notes::NotesApi,
+        interviews::InterviewsApi,
+        messages::MessagesApi,
+        holds::HoldsApi,
+        receipts::ReceiptsApi,
+        documents::DocumentsApi,
+    ),
+    // Administration and the privacy officer.
+    (
+        api_keys::ApiKeysApi,
+        audit::AuditApi,
+        subject_requests::SubjectRequestsApi,
+    ),
+    // Candidates' sign-ins, job boards and partners.
+    (
+        oauth::OAuthApi,
+        imports::ImportsApi,
+        indeed_apply::IndeedApplyApi,
+        stats::StatsApi,
+    ),
 );
 
 pub fn service(server_url: &str) -> OpenApiService<Api, ()> {

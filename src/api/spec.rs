@@ -50,6 +50,22 @@ pub const PATTERNS: &[(&str, &[(&str, &str)])] = &[
     ("HoldRequest", &[("reason", PARAGRAPHS)]),
     ("ConsentRequest", &[("evidence", PARAGRAPHS)]),
     (
+        "NewSubjectRequest",
+        &[
+            ("email", EMAIL),
+            ("identity_evidence", PARAGRAPHS),
+            ("details", MULTILINE),
+        ],
+    ),
+    (
+        "SubjectRequestPatch",
+        &[
+            ("refusal_reason", PARAGRAPHS),
+            ("details", MULTILINE),
+            ("extension_reason", PARAGRAPHS),
+        ],
+    ),
+    (
         "NewInterview",
         &[
             ("location", LINE),
@@ -107,6 +123,12 @@ pub const LIMITS: &[(&str, &str, usize)] = {
         ("HoldRequest", "reason", holds::MAX_REASON),
         ("ConsentRequest", "evidence", holds::MAX_REASON),
         ("StatusMove", "reason", REASON),
+        ("NewSubjectRequest", "email", EMAIL),
+        ("NewSubjectRequest", "identity_evidence", REASON),
+        ("NewSubjectRequest", "details", LONG_TEXT),
+        ("SubjectRequestPatch", "refusal_reason", REASON),
+        ("SubjectRequestPatch", "details", LONG_TEXT),
+        ("SubjectRequestPatch", "extension_reason", REASON),
         ("IndeedApplicant", "fullName", NAME),
         ("IndeedApplicant", "email", EMAIL),
         ("IndeedApplicant", "phoneNumber", PHONE),
@@ -299,6 +321,7 @@ const CONFLICTS: &[&str] = &[
     "create_job",
     "update_job",
     "revoke_api_key",
+    "update_subject_request",
 ];
 const GONE: &[&str] = &["submit_application"];
 /// 404 for an id in the body (the job applied to, an import).
@@ -448,6 +471,20 @@ fn add_examples(document: &mut Value) {
             "/v1/applications/{id}/consents",
             "post",
             json!({ "evidence": "Asked by phone on 2 December", "kind": "extension" }),
+        ),
+        (
+            "/v1/subject-requests",
+            "post",
+            json!({ "channel": "letter", "kind": "access", "received_at": "2026-12-01T09:00:00Z",
+                    "email": "ada@example.com",
+                    "identity_evidence": "Signed letter; address matches the application",
+                    "details": "Asks for a copy of everything held" }),
+        ),
+        (
+            "/v1/subject-requests/{id}",
+            "patch",
+            json!({ "extend_months": 1,
+                    "extension_reason": "Your request covers several applications; we need to gather them." }),
         ),
         (
             "/v1/integrations/indeed-apply",

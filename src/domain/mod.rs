@@ -49,3 +49,4 @@ pub mod signature;
 pub mod sniff;
 pub mod stats;
 pub mod status;
+pub mod subject_request;

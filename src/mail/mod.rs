@@ -30,6 +30,20 @@ pub const RETENTION_REMINDER: Template = Template {
     text: include_str!("templates/retention_reminder.txt"),
 };
 
+/// To the candidate when their subject request needs more time: the new
+/// deadline and why (GDPR article 12(3)).
+pub const SUBJECT_REQUEST_EXTENDED: Template = Template {
+    name: "subject_request_extended",
+    text: include_str!("templates/subject_request_extended.txt"),
+};
+
+/// To the privacy officer: the requests whose deadline nears, by id, kind
+/// and deadline only.
+pub const OFFICER_REMINDER: Template = Template {
+    name: "officer_reminder",
+    text: include_str!("templates/officer_reminder.txt"),
+};
+
 /// Where a reminder's link goes: the token is made when the mail is sent,
 /// so the stored copy of the mail keeps this placeholder, never the token.
 pub const CONSENT_URL: &str = "{{consent_url}}";
@@ -65,6 +79,8 @@ pub const PRIVACY_URL: &str = "{{privacy_url}}";
 pub const TEMPLATES: &[Template] = &[
     ACKNOWLEDGMENT,
     RETENTION_REMINDER,
+    SUBJECT_REQUEST_EXTENDED,
+    OFFICER_REMINDER,
     PRIVACY_LINK[0],
     PRIVACY_LINK[1],
     PRIVACY_LINK[2],

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::{page_in, text::Texts};
 use crate::{
     app::AppState,
-    domain::{fields::Email, keys::hash_secret, lang::Lang},
+    domain::{fields::Email, keys::hash_secret, lang::Lang, subject_request::SubjectRequestKind},
     privacy::{
         candidate_actor,
         rights::{self, Restrict, Withdraw},
@@ -86,6 +86,8 @@ struct MePage {
     applications: Vec<ApplicationView>,
     processors: Vec<String>,
     restricted: bool,
+    /// Open requests: their kind in words and when they are due.
+    requests: Vec<(&'static str, String)>,
 }
 
 /// One application as its candidate sees it.
@@ -411,6 +413,17 @@ async fn overview(
     let applications = rights::applications(&state.db, candidate).await?;
     let facts = facts_of(&state.db, &applications).await?;
     let jobs = store::jobs::titles(&state.db, applications.iter().map(|a| a.job_id)).await?;
+    let requests = store::subject_requests::open_for_candidate(&state.db, candidate)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let kind = SubjectRequestKind::ALL
+                .iter()
+                .position(|k| *k == r.kind)
+                .map_or("", |i| t.request_kinds[i]);
+            (kind, lang.date(r.extended_until.unwrap_or(r.due_at)))
+        })
+        .collect();
     state
         .writer
         .run(Access {
@@ -471,6 +484,7 @@ async fn overview(
         applications: views,
         processors: state.settings.privacy.processors.clone(),
         restricted,
+        requests,
     })
 }
 

@@ -10,11 +10,12 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, prelude::
 
 use super::candidate_actor;
 use crate::{
+    domain::subject_request::SubjectRequestKind,
     retention::{
         policy::{ConsentKind, Policy},
         records::refresh,
     },
-    store::{audit, entity::application, writer::Unit},
+    store::{audit, entity::application, subject_requests::record_self_service, writer::Unit},
 };
 
 /// The candidate's applications, oldest first.
@@ -62,6 +63,17 @@ impl Unit for Restrict {
             )
         };
         update.exec(txn).await?;
+        if self.restricted {
+            record_self_service(
+                txn,
+                self.candidate_id,
+                SubjectRequestKind::Restriction,
+                None,
+                true,
+                now,
+            )
+            .await?;
+        }
         let action = if self.restricted {
             "candidate.restricted"
         } else {
@@ -116,6 +128,12 @@ impl Unit for Withdraw {
             .exec(txn)
             .await?;
         refresh(txn, &self.policy, &ids, now).await?;
+        let kind = if self.objection {
+            SubjectRequestKind::Objection
+        } else {
+            SubjectRequestKind::Withdrawal
+        };
+        record_self_service(txn, self.candidate_id, kind, None, true, now).await?;
         let action = if self.objection {
             "candidate.objected"
         } else {

@@ -254,6 +254,16 @@ impl Unit for EraseCandidate {
         }
         super::records::refresh(txn, &self.rules.policy, &held, now).await?;
         let erased = erase(txn, &self.rules, going, Reason::SubjectRequest, now).await?;
+        // Done at once, or open until the purge takes what a hold keeps.
+        crate::store::subject_requests::record_self_service(
+            txn,
+            self.candidate_id,
+            crate::domain::subject_request::SubjectRequestKind::Erasure,
+            None,
+            held.is_empty(),
+            now,
+        )
+        .await?;
         crate::store::audit::record(
             txn,
             now,

@@ -1,7 +1,8 @@
 //! The periodic retention run, inside `serve` every `retention.purge_interval`
 //! and once from `applicant-vault purge`: finish file deletions a crash
 //! left, bring purge dates up to the current policy, remind candidates whose
-//! purge date nears, and purge what is due.
+//! purge date nears, purge what is due, and close the erasure requests whose
+//! candidate is gone.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -15,7 +16,10 @@ use super::{
 use crate::{
     mail,
     services::Services,
-    store::{self, audit::Actor, entity::purge_receipt, messages::NewMessage, writer::Unit},
+    store::{
+        self, audit::Actor, entity::purge_receipt, messages::NewMessage,
+        subject_requests::CloseFulfilledErasures, writer::Unit,
+    },
 };
 
 /// What one run did.
@@ -76,6 +80,12 @@ pub async fn run(state: &Services, progress: &(dyn Fn(usize) + Sync)) -> anyhow:
     }
     if done.applications > 0 {
         deletion::compact(&state.db).await?;
+    }
+    // Also those an admin's erasure fulfilled, or one held back by a legal
+    // hold until this run purged it.
+    let closed = state.writer.run(CloseFulfilledErasures).await?;
+    if closed > 0 {
+        tracing::info!(closed, "erasure requests fulfilled");
     }
     Ok(done)
 }

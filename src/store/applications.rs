@@ -47,11 +47,35 @@ pub async fn candidate_for(
         )
         .exec_without_returning(db)
         .await?;
+    candidate_by_email(db, email)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the candidate just written".into()))
+}
+
+/// The candidate who owns this address, if we hold anything on them.
+pub async fn candidate_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<candidate::Model>, DbErr> {
     candidate::Entity::find()
         .filter(candidate::Column::EmailNormalised.eq(email.normalised.as_str()))
         .one(db)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("the candidate just written".into()))
+        .await
+}
+
+/// The candidate's most recent application: where mail to them is logged.
+pub async fn latest_of_candidate(
+    db: &impl ConnectionTrait,
+    candidate_id: Uuid,
+) -> Result<Option<Uuid>, DbErr> {
+    application::Entity::find()
+        .select_only()
+        .column(application::Column::Id)
+        .filter(application::Column::CandidateId.eq(candidate_id))
+        .order_by_desc(application::Column::Id)
+        .into_tuple()
+        .one(db)
+        .await
 }
 
 #[derive(Clone, Debug)]
@@ -269,7 +293,7 @@ pub struct Rectification {
 
 /// Corrects the application. A corrected email moves it to the candidate of
 /// that address (the person it belongs to); a candidate left without
-/// applications goes.
+/// applications goes, and hands their subject requests on.
 pub async fn rectify(
     db: &impl ConnectionTrait,
     current: application::Model,
@@ -301,6 +325,15 @@ pub async fn rectify(
     let updated = active.update(db).await?;
     if updated.candidate_id != old_candidate {
         delete_candidates_without_applications(db, &[old_candidate]).await?;
+        // The person is known by the new address now: their subject requests
+        // follow them, so an erasure request does not look fulfilled.
+        if candidate::Entity::find_by_id(old_candidate)
+            .one(db)
+            .await?
+            .is_none()
+        {
+            super::subject_requests::hand_over(db, old_candidate, updated.candidate_id).await?;
+        }
     }
     Ok(updated)
 }

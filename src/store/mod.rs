@@ -15,6 +15,7 @@ pub mod notes;
 pub mod pipeline;
 pub mod secrets;
 pub mod stats;
+pub mod subject_requests;
 pub mod writer;
 
 use std::{path::Path, sync::Arc, time::Duration};

@@ -1,5 +1,6 @@
 //! Background work that runs inside `serve` on intervals and once from the CLI.
 
+pub mod officer;
 pub mod outbox;
 pub mod sweep;
 
@@ -67,7 +68,8 @@ async fn sweep_periodically(state: Services) {
     }
 }
 
-/// Reminds and purges every `retention.purge_interval`, from start-up on.
+/// Reminds and purges every `retention.purge_interval`, from start-up on,
+/// and reminds the privacy officer of subject requests falling due.
 async fn purge_periodically(state: Services) {
     let mut ticker = tokio::time::interval(state.settings.retention.purge_interval.to_std());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -88,6 +90,12 @@ async fn purge_periodically(state: Services) {
             ),
             Ok(_) => {}
             Err(err) => tracing::warn!(error = format!("{err:#}"), "retention run failed"),
+        }
+        if let Err(err) = officer::remind_officer(&state, state.now()).await {
+            tracing::warn!(
+                error = format!("{err:#}"),
+                "reminding the privacy officer failed"
+            );
         }
     }
 }

@@ -25,4 +25,5 @@ mod reads;
 mod retention;
 mod smtp_sink;
 mod stats;
+mod subject_requests;
 mod trust;

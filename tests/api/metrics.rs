@@ -227,3 +227,48 @@ async fn every_answer_carries_a_request_id_and_a_plain_one_is_kept() {
     assert_eq!(seen.len(), 4, "each answer its own id");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_subject_request_gauges_count_those_still_to_answer_and_those_overdue() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for kind in ["access", "erasure"] {
+        let response = app
+            .send_json(
+                reqwest::Method::POST,
+                &app.admin_key,
+                "/v1/subject-requests",
+                &serde_json::json!({ "channel": "letter", "kind": kind,
+                                     "identity_evidence": "Signed letter" }),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        let created: serde_json::Value = response.json().await.unwrap();
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let gauges = |scrape: &Scrape| {
+        (
+            value(scrape, "applicant_vault_subject_requests_open", &[]),
+            value(scrape, "applicant_vault_subject_requests_overdue", &[]),
+        )
+    };
+    let (_, fresh) = scrape(&app).await;
+    assert_eq!(gauges(&fresh), (Some(2.0), Some(0.0)));
+
+    // A calendar month is at most 31 days.
+    app.advance(Duration::from_secs(32 * 86_400));
+    let (_, late) = scrape(&app).await;
+    assert_eq!(gauges(&late), (Some(2.0), Some(2.0)));
+    let answered = app
+        .send_json(
+            reqwest::Method::PATCH,
+            &app.admin_key,
+            &format!("/v1/subject-requests/{}", ids[0]),
+            &serde_json::json!({ "status": "done" }),
+        )
+        .await;
+    assert_eq!(answered.status(), 200);
+    let (_, after) = scrape(&app).await;
+    assert_eq!(gauges(&after), (Some(1.0), Some(1.0)));
+    app.stop().await;
+}

@@ -374,6 +374,18 @@ async fn erasing_everything_goes_through_the_purge_and_a_hold_keeps_what_it_hold
     // The held application stays, with the request on record, until the
     // hold lifts: then the purge takes it.
     assert_eq!(purge(&app).await, 0);
+    let (_, body) = page(&app, &cookie, "/privacy/me").await;
+    assert!(
+        body.contains("Your open requests") && body.contains("Erasure"),
+        "{body}"
+    );
+    let requests = app.get_json(&app.admin_key, "/v1/subject-requests").await;
+    let request = &requests["items"][0];
+    assert_eq!(
+        (&request["kind"], &request["channel"], &request["status"]),
+        (&json!("erasure"), &json!("self_service"), &json!("open")),
+        "{requests}"
+    );
     let lifted = app
         .send_json(Method::DELETE, &app.admin_key, &hold, &json!({}))
         .await;
@@ -381,6 +393,8 @@ async fn erasing_everything_goes_through_the_purge_and_a_hold_keeps_what_it_hold
     assert_eq!(purge(&app).await, 1);
     assert_eq!(app.count_rows("applications").await, 0);
     assert_eq!(app.count_rows("candidates").await, 0);
+    let requests = app.get_json(&app.admin_key, "/v1/subject-requests").await;
+    assert_eq!(requests["items"][0]["status"], "done", "{requests}");
     app.stop().await;
 }
 
@@ -438,6 +452,10 @@ async fn withdrawing_consent_or_objecting_puts_the_application_back_on_its_sched
         .get_json(&app.admin_key, &format!("/v1/applications/{id}"))
         .await;
     assert_eq!(read["retention"]["rule"], "after_decision", "{read}");
+    // Done at once, and on record as such.
+    let requests = app.get_json(&app.admin_key, "/v1/subject-requests").await;
+    assert_eq!(requests["items"][0]["kind"], "objection", "{requests}");
+    assert_eq!(requests["items"][0]["status"], "done");
     assert_eq!(read["talent_pool_consent"], false);
     // Past its schedule, it is due now.
     app.advance(Duration::from_secs(11 * 86_400));

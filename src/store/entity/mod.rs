@@ -25,4 +25,5 @@ pub mod stats_cell;
 pub mod stats_ledger;
 pub mod stats_release;
 pub mod status_change;
+pub mod subject_request;
 pub mod writer_probe;
