@@ -295,6 +295,11 @@ mod tests {
                 ("consent_url", "https://a.example/consent/t"),
                 ("privacy_url", "https://a.example/privacy/verify/t"),
                 ("link_minutes", "30"),
+                ("new_deadline", "3 March 2027"),
+                ("reason", "Many documents to gather."),
+                ("count", "1"),
+                ("by", "2027-03-10 10:00 UTC"),
+                ("requests", "- 0193… access, due 2027-03-03 10:00 UTC"),
             ]);
             assert!(!rendered.subject.is_empty(), "{}", template.name);
             assert!(!rendered.body.trim().is_empty(), "{}", template.name);
