@@ -37,6 +37,11 @@ pub fn privacy_routes(public_origin: String) -> impl Endpoint {
             )
             .at("/me", get(privacy::me))
             .at("/me/erase", get(privacy::erase_form).post(privacy::act))
+            .at("/me/correct", poem::post(privacy::correct))
+            .at(
+                "/me/correction-request",
+                poem::post(privacy::ask_for_correction),
+            )
             .at("/me/:action", poem::post(privacy::act)),
         public_origin,
     )
@@ -142,7 +147,7 @@ pub(crate) fn page_in(lang: Lang, status: StatusCode, title: &str, body: &str) -
          a.button{{display:block;text-align:center;padding:.75rem 1rem;border-radius:.4rem;border:1px solid #245;\
          background:#245;color:#fff;text-decoration:none}}\
          label{{display:block;margin-top:1rem;font-weight:600}}\
-         input[type=email]{{font-size:1rem;padding:.6rem;width:100%;box-sizing:border-box;border:1px solid #555;border-radius:.3rem}}\
+         input:not([type=hidden]),textarea{{font-size:1rem;padding:.6rem;width:100%;box-sizing:border-box;border:1px solid #555;border-radius:.3rem}}\
          .error{{color:#a12;font-weight:600}}.notice{{background:#eef6ee;padding:.5rem 1rem;border-radius:.3rem}}\
          ul.langs{{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:1rem}}\
          section.application{{border-top:1px solid #ccc;margin-top:1rem}}dt{{font-weight:600}}dd{{margin:0 0 .5rem}}\

@@ -19,14 +19,19 @@ use serde::Deserialize;
 use super::{page_in, text::Texts};
 use crate::{
     app::AppState,
-    domain::{fields::Email, keys::hash_secret, lang::Lang, subject_request::SubjectRequestKind},
+    domain::{
+        fields::{self, Email},
+        keys::hash_secret,
+        lang::Lang,
+        subject_request::SubjectRequestKind,
+    },
     privacy::{
         candidate_actor,
-        rights::{self, Restrict, Withdraw},
+        rights::{self, AskForCorrection, Correct, Restrict, Withdraw},
         session::{self, AskForLink, EndSessions, StartSession},
     },
     retention::{policy::RetentionRule, records::facts_of},
-    store::{self, audit::Access},
+    store::{self, applications::Rectification, audit::Access},
 };
 
 /// `(code, own name, is it the page's)` of each language, for the switch.
@@ -92,6 +97,12 @@ struct MePage {
 
 /// One application as its candidate sees it.
 struct ApplicationView {
+    id: uuid::Uuid,
+    full_name: String,
+    email: String,
+    phone: String,
+    linkedin_url: String,
+    indeed_url: String,
     job: String,
     applied: String,
     status: &'static str,
@@ -448,6 +459,12 @@ async fn overview(
             };
             let hold = facts.and_then(|f| f.hold.clone());
             ApplicationView {
+                id: a.id,
+                full_name: a.full_name.clone(),
+                email: a.email.clone(),
+                phone: a.phone.clone().unwrap_or_default(),
+                linkedin_url: a.linkedin_url.clone().unwrap_or_default(),
+                indeed_url: a.indeed_url.clone().unwrap_or_default(),
                 job: jobs.get(&a.job_id).cloned().unwrap_or_default(),
                 applied: lang.date(a.created_at),
                 status: lang.status(a.status),
@@ -479,6 +496,9 @@ async fn overview(
             "unrestricted" => Some(t.done_unrestricted),
             "withdrawn" => Some(t.done_withdrawn),
             "objected" => Some(t.done_objected),
+            "corrected" => Some(t.done_corrected),
+            "requested" => Some(t.done_requested),
+            "invalid" => Some(t.invalid_details),
             _ => None,
         }),
         applications: views,
@@ -634,5 +654,103 @@ async fn erase(
     } else {
         page.more = Some(t.erased_held);
         Ok(render(lang, StatusCode::OK, t.erased_title, &page))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CorrectionForm {
+    lang: Option<String>,
+    application_id: uuid::Uuid,
+    full_name: String,
+    phone: Option<String>,
+    linkedin_url: Option<String>,
+    indeed_url: Option<String>,
+}
+
+/// The details the candidate corrected, checked as the API checks them.
+fn corrections(form: &CorrectionForm) -> Option<Rectification> {
+    Some(Rectification {
+        full_name: Some(fields::required_text("full_name", &form.full_name, 200).ok()?),
+        phone: Some(fields::phone("phone", form.phone.as_deref()).ok()?),
+        linkedin_url: Some(fields::web_url("linkedin_url", form.linkedin_url.as_deref()).ok()?),
+        indeed_url: Some(fields::web_url("indeed_url", form.indeed_url.as_deref()).ok()?),
+        ..Rectification::default()
+    })
+}
+
+#[handler]
+pub async fn correct(
+    state: Data<&AppState>,
+    req: &Request,
+    form: Option<Form<CorrectionForm>>,
+) -> Response {
+    let Some(Form(form)) = form else {
+        return error(language(req, None, None), StatusCode::BAD_REQUEST);
+    };
+    let lang = language(req, form.lang.as_deref(), None);
+    let candidate = match signed_in(&state, req, lang).await {
+        Ok(candidate) => candidate,
+        Err(page) => return page,
+    };
+    let Some(changes) = corrections(&form) else {
+        return match overview(&state, candidate, lang, Some("invalid")).await {
+            Ok(page) => render(
+                lang,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Texts::of(lang).me_title,
+                &page,
+            ),
+            Err(err) => unavailable(lang, &err),
+        };
+    };
+    let corrected = state
+        .writer
+        .run(Correct {
+            candidate_id: candidate,
+            application_id: form.application_id,
+            changes,
+            policy: Arc::clone(&state.policy),
+        })
+        .await;
+    match corrected {
+        Ok(true) => see_other(&format!("/privacy/me?lang={lang}&done=corrected")),
+        Ok(false) => error(lang, StatusCode::NOT_FOUND),
+        Err(err) => unavailable(lang, &err),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CorrectionRequestForm {
+    lang: Option<String>,
+    details: String,
+}
+
+#[handler]
+pub async fn ask_for_correction(
+    state: Data<&AppState>,
+    req: &Request,
+    form: Option<Form<CorrectionRequestForm>>,
+) -> Response {
+    let Some(Form(form)) = form else {
+        return error(language(req, None, None), StatusCode::BAD_REQUEST);
+    };
+    let lang = language(req, form.lang.as_deref(), None);
+    let candidate = match signed_in(&state, req, lang).await {
+        Ok(candidate) => candidate,
+        Err(page) => return page,
+    };
+    let Ok(Some(details)) = fields::long_text("details", Some(&form.details), 5000) else {
+        return see_other(&format!("/privacy/me?lang={lang}"));
+    };
+    let asked = state
+        .writer
+        .run(AskForCorrection {
+            candidate_id: candidate,
+            details,
+        })
+        .await;
+    match asked {
+        Ok(()) => see_other(&format!("/privacy/me?lang={lang}&done=requested")),
+        Err(err) => unavailable(lang, &err),
     }
 }

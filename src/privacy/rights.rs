@@ -15,7 +15,13 @@ use crate::{
         policy::{ConsentKind, Policy},
         records::refresh,
     },
-    store::{audit, entity::application, subject_requests::record_self_service, writer::Unit},
+    store::{
+        applications::{Rectification, Rectify},
+        audit,
+        entity::application,
+        subject_requests::record_self_service,
+        writer::Unit,
+    },
 };
 
 /// The candidate's applications, oldest first.
@@ -140,5 +146,72 @@ impl Unit for Withdraw {
             "candidate.consent_withdrawn"
         };
         audit::record(txn, now, &actor, action, None, Some(self.candidate_id)).await
+    }
+}
+
+/// The candidate's own correction of one of their applications' contact
+/// details: audited (so it shows on the application's history) and on
+/// record as a fulfilled request. `false` when the application is not
+/// theirs (or gone).
+pub struct Correct {
+    pub candidate_id: Uuid,
+    pub application_id: Uuid,
+    pub changes: Rectification,
+    pub policy: Arc<Policy>,
+}
+
+impl Unit for Correct {
+    type Output = bool;
+
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTime<Utc>) -> Result<bool, DbErr> {
+        let theirs = application::Entity::find_by_id(self.application_id)
+            .filter(application::Column::CandidateId.eq(self.candidate_id))
+            .one(txn)
+            .await?
+            .is_some();
+        if !theirs {
+            return Ok(false);
+        }
+        let rectify = Rectify {
+            id: self.application_id,
+            changes: self.changes.clone(),
+            actor: candidate_actor(),
+            policy: Arc::clone(&self.policy),
+        };
+        rectify.run(txn, now).await?;
+        record_self_service(
+            txn,
+            self.candidate_id,
+            SubjectRequestKind::Rectification,
+            None,
+            true,
+            now,
+        )
+        .await?;
+        Ok(true)
+    }
+}
+
+/// Any other correction, in the candidate's words: an open request for the
+/// employer to answer.
+pub struct AskForCorrection {
+    pub candidate_id: Uuid,
+    pub details: String,
+}
+
+impl Unit for AskForCorrection {
+    type Output = ();
+
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTime<Utc>) -> Result<(), DbErr> {
+        record_self_service(
+            txn,
+            self.candidate_id,
+            SubjectRequestKind::Rectification,
+            Some(self.details.clone()),
+            false,
+            now,
+        )
+        .await
+        .map(|_| ())
     }
 }

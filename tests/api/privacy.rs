@@ -547,3 +547,123 @@ async fn forms_from_other_sites_and_floods_are_refused() {
     );
     app.stop().await;
 }
+
+async fn post_form(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    browser()
+        .post(app.url(path))
+        .header(header::COOKIE, cookie)
+        .header(header::ORIGIN, "null")
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn candidates_correct_their_details_and_ask_for_other_corrections() {
+    let app = spawn_app().await;
+    let job = app.create_job("NL").await;
+    let id = apply(&app, &job, "ada@example.com").await;
+    let others = apply(&app, &job, "grace@example.com").await;
+    let cookie = sign_in(&app, "ada@example.com", &id, 1).await;
+    let (_, body) = page(&app, &cookie, "/privacy/me").await;
+    assert!(
+        body.contains("value=\"Ada Lovelace\""),
+        "the details are shown: {body}"
+    );
+    let corrected = post_form(
+        &app,
+        &cookie,
+        "/privacy/me/correct",
+        &[
+            ("lang", "en"),
+            ("application_id", &id),
+            ("full_name", "Augusta Ada King"),
+            ("phone", ""),
+            ("linkedin_url", "https://www.linkedin.com/in/ada"),
+            ("indeed_url", ""),
+        ],
+    )
+    .await;
+    assert_eq!(corrected.status(), StatusCode::SEE_OTHER);
+    let read = app
+        .get_json(&app.admin_key, &format!("/v1/applications/{id}"))
+        .await;
+    assert_eq!(read["full_name"], "Augusta Ada King");
+    assert!(read.get("phone").is_none_or(Value::is_null), "{read}");
+    assert_eq!(read["linkedin_url"], "https://www.linkedin.com/in/ada");
+    // Recruiters see it on the history, done by the candidate.
+    let history = app
+        .get_json(&app.admin_key, &format!("/v1/applications/{id}/history"))
+        .await;
+    assert!(
+        history.to_string().contains("application.rectified"),
+        "{history}"
+    );
+
+    // Bad details: a page saying what is wrong, nothing changed.
+    let refused = post_form(
+        &app,
+        &cookie,
+        "/privacy/me/correct",
+        &[
+            ("lang", "fr"),
+            ("application_id", &id),
+            ("full_name", " "),
+            ("phone", "12"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = refused.text().await.unwrap();
+    assert!(
+        body.contains("lang=\"fr\"") && body.contains("Vérifiez les champs"),
+        "{body}"
+    );
+    // Someone else's application: not found, not changed.
+    let guessed = post_form(
+        &app,
+        &cookie,
+        "/privacy/me/correct",
+        &[
+            ("lang", "en"),
+            ("application_id", &others),
+            ("full_name", "Mallory"),
+        ],
+    )
+    .await;
+    assert_eq!(guessed.status(), StatusCode::NOT_FOUND);
+    let theirs = app
+        .get_json(&app.admin_key, &format!("/v1/applications/{others}"))
+        .await;
+    assert_eq!(theirs["full_name"], "Ada Lovelace");
+
+    let asked = post_form(
+        &app,
+        &cookie,
+        "/privacy/me/correction-request",
+        &[
+            ("lang", "en"),
+            ("details", "My degree is from 1835, not 1833."),
+        ],
+    )
+    .await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    let open = app
+        .get_json(&app.admin_key, "/v1/subject-requests?status=open")
+        .await;
+    let open = open["items"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["kind"], "rectification");
+    let (_, body) = page(&app, &cookie, "/privacy/me").await;
+    assert!(
+        body.contains("Your open requests") && body.contains("Correction"),
+        "{body}"
+    );
+    app.stop().await;
+}
