@@ -415,6 +415,18 @@ async fn an_erasure_without_a_hold_ends_the_session_with_the_data() {
     );
     assert_eq!(app.count_rows("applications").await, 0);
     assert_eq!(app.count_rows("privacy_sessions").await, 0);
+    // Nothing personal stays: not in the database, not in the mail files
+    // (the acknowledgment and the sign-in mail went too), and the request
+    // is on record without it.
+    let after = crate::purge::dump_database(&app).await;
+    for secret in ["ada@example.com", "Ada Lovelace", "7946"] {
+        assert!(!after.contains(secret), "{secret:?} stayed:\n{after}");
+    }
+    for text in crate::purge::mail_files(&app) {
+        assert!(!text.contains("ada@example.com"), "a mail file stayed");
+    }
+    let requests = app.get_json(&app.admin_key, "/v1/subject-requests").await;
+    assert_eq!(requests["items"][0]["status"], "done", "{requests}");
     let (status, _) = page(&app, &cookie, "/privacy/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     app.stop().await;

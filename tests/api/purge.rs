@@ -474,7 +474,7 @@ async fn an_admin_erases_an_application_at_once_even_under_a_hold() {
 }
 
 /// Every table, row by row, as text.
-async fn dump_database(app: &TestApp) -> String {
+pub(crate) async fn dump_database(app: &TestApp) -> String {
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
     let db = &app.state.db;
     let backend = db.get_database_backend();
@@ -644,7 +644,7 @@ async fn nothing_personal_stays_after_a_purge() {
 }
 
 /// Every file under the mail folder, as text.
-fn mail_files(app: &TestApp) -> Vec<String> {
+pub(crate) fn mail_files(app: &TestApp) -> Vec<String> {
     fn walk(dir: &std::path::Path, into: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let path = entry.path();
