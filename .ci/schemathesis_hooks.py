@@ -91,6 +91,9 @@ def before_call(ctx, case, kwargs):
     if case.operation.label == "POST /v1/subject-requests":
         _received_by_now(case.body)
         return
+    if case.operation.label == "PATCH /v1/subject-requests/{id}":
+        _one_consistent_change(case.body)
+        return
     if case.operation.label != "POST /v1/applications":
         return
     for name, value in COMPLETION.items():
@@ -138,6 +141,24 @@ def _order_interview_times(body):
         end = start + timedelta(hours=1)
     body["starts_at"] = start.isoformat()
     body["ends_at"] = end.isoformat()
+
+
+def _one_consistent_change(body):
+    # Rules a schema cannot state (each a 422): an extension comes with its
+    # reason and closes nothing; a refusal comes with its reason, and a
+    # reason only with a refusal. A positive case is made to follow them.
+    if body.get("extend_months") is not None:
+        body.pop("status", None)
+        body.pop("refusal_reason", None)
+        if not body.get("extension_reason"):
+            body["extension_reason"] = "Several applications to gather."
+    elif body.get("extension_reason") is not None:
+        del body["extension_reason"]
+    if body.get("status") == "refused":
+        if not body.get("refusal_reason"):
+            body["refusal_reason"] = "The request is manifestly unfounded."
+    elif body.get("refusal_reason") is not None:
+        del body["refusal_reason"]
 
 
 def _received_by_now(body):

@@ -121,10 +121,18 @@ pub(super) async fn store(state: &AppState, received: Received) -> ApiResult<Com
     let job_id = new.job_id;
     let acknowledge = state.settings.mail.acknowledge_applications;
     let acknowledgment = acknowledge.then(|| {
-        let mail = mail::ACKNOWLEDGMENT.render(&[
-            ("full_name", &new.contact.full_name),
-            ("job_title", &job_title),
-        ]);
+        let privacy_page = format!(
+            "{}/privacy/requests?lang={}",
+            state.settings.server.public_url.trim_end_matches('/'),
+            new.locale.unwrap_or_default()
+        );
+        let mail = mail::ACKNOWLEDGMENT
+            .of(new.locale.unwrap_or_default())
+            .render(&[
+                ("full_name", &new.contact.full_name),
+                ("job_title", &job_title),
+                ("privacy_page", &privacy_page),
+            ]);
         NewMessage {
             application_id,
             origin: mail::ACKNOWLEDGMENT.name.into(),

@@ -65,6 +65,7 @@ struct NewSubjectRequest {
     channel: ReceivedBy,
     kind: SubjectRequestKind,
     /// When it arrived (default: now); not in the future. The deadline runs from it.
+    #[oai(nullable)]
     received_at: Option<DateTime<Utc>>,
     /// The person's address: the request is tied to their candidate record
     /// when we hold one. The address itself is not stored.
@@ -92,7 +93,7 @@ struct SubjectRequestPatch {
     /// More time to answer: 1 or 2 calendar months from the due date, once,
     /// before the due date has passed, with `extension_reason`. The
     /// candidate is mailed the new deadline and the reason at once.
-    #[oai(validator(minimum(value = "1"), maximum(value = "2")))]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "2")))]
     extend_months: Option<u32>,
     /// Why more time is needed, as the candidate is told.
     #[oai(nullable)]

@@ -10,7 +10,10 @@ use lettre::{
 };
 use uuid::Uuid;
 
-use crate::config::{MailSettings, MailTransport};
+use crate::{
+    config::{MailSettings, MailTransport},
+    domain::lang::Lang,
+};
 
 /// A system mail's template: `Subject: …` on the first line, a blank line,
 /// then the body; `{{name}}` placeholders are filled in.
@@ -20,15 +23,45 @@ pub struct Template {
     text: &'static str,
 }
 
-pub const ACKNOWLEDGMENT: Template = Template {
-    name: "acknowledgment",
-    text: include_str!("templates/acknowledgment.txt"),
-};
+/// A mail to candidates, in each of their languages (`Lang` order), from
+/// `templates/NAME.LANG.txt`; all four take the same placeholders.
+#[derive(Clone, Copy)]
+pub struct Localized {
+    pub name: &'static str,
+    texts: [&'static str; 4],
+}
 
-pub const RETENTION_REMINDER: Template = Template {
-    name: "retention_reminder",
-    text: include_str!("templates/retention_reminder.txt"),
-};
+impl Localized {
+    pub fn of(&self, lang: Lang) -> Template {
+        Template {
+            name: self.name,
+            text: self.texts[lang as usize],
+        }
+    }
+}
+
+macro_rules! localized {
+    ($name:literal) => {
+        Localized {
+            name: $name,
+            texts: [
+                include_str!(concat!("templates/", $name, ".en.txt")),
+                include_str!(concat!("templates/", $name, ".nl.txt")),
+                include_str!(concat!("templates/", $name, ".fr.txt")),
+                include_str!(concat!("templates/", $name, ".de.txt")),
+            ],
+        }
+    };
+}
+
+pub const ACKNOWLEDGMENT: Localized = localized!("acknowledgment");
+
+pub const RETENTION_REMINDER: Localized = localized!("retention_reminder");
+
+/// The sign-in link of the privacy pages.
+pub const PRIVACY_LINK: Localized = localized!("privacy_link");
+
+pub const CANDIDATE_MAILS: &[Localized] = &[ACKNOWLEDGMENT, RETENTION_REMINDER, PRIVACY_LINK];
 
 /// To the candidate when their subject request needs more time: the new
 /// deadline and why (GDPR article 12(3)).
@@ -48,44 +81,11 @@ pub const OFFICER_REMINDER: Template = Template {
 /// so the stored copy of the mail keeps this placeholder, never the token.
 pub const CONSENT_URL: &str = "{{consent_url}}";
 
-/// The sign-in link of the privacy pages, in each candidate language
-/// (in `Lang` order).
-const PRIVACY_LINK: [Template; 4] = [
-    Template {
-        name: "privacy_link",
-        text: include_str!("templates/privacy_link.en.txt"),
-    },
-    Template {
-        name: "privacy_link",
-        text: include_str!("templates/privacy_link.nl.txt"),
-    },
-    Template {
-        name: "privacy_link",
-        text: include_str!("templates/privacy_link.fr.txt"),
-    },
-    Template {
-        name: "privacy_link",
-        text: include_str!("templates/privacy_link.de.txt"),
-    },
-];
-
-pub fn privacy_link(lang: crate::domain::lang::Lang) -> &'static Template {
-    &PRIVACY_LINK[lang as usize]
-}
-
 /// Where a sign-in link goes: made when the mail is sent, as for reminders.
 pub const PRIVACY_URL: &str = "{{privacy_url}}";
 
-pub const TEMPLATES: &[Template] = &[
-    ACKNOWLEDGMENT,
-    RETENTION_REMINDER,
-    SUBJECT_REQUEST_EXTENDED,
-    OFFICER_REMINDER,
-    PRIVACY_LINK[0],
-    PRIVACY_LINK[1],
-    PRIVACY_LINK[2],
-    PRIVACY_LINK[3],
-];
+/// The mails in one language.
+pub const TEMPLATES: &[Template] = &[SUBJECT_REQUEST_EXTENDED, OFFICER_REMINDER];
 
 /// The host part of the Message-IDs this service makes: its public host.
 pub fn message_domain(public_url: &str) -> String {
@@ -285,7 +285,10 @@ mod tests {
 
     #[test]
     fn every_template_has_a_subject_and_fills_every_placeholder() {
-        for template in TEMPLATES {
+        let localized = CANDIDATE_MAILS
+            .iter()
+            .flat_map(|mail| Lang::ALL.iter().map(|lang| mail.of(*lang)));
+        for template in TEMPLATES.iter().copied().chain(localized) {
             let rendered = template.render(&[
                 ("full_name", "Ada"),
                 ("job_title", "Engineer"),
@@ -294,6 +297,7 @@ mod tests {
                 ("link_expires", "1 July 2027"),
                 ("consent_url", "https://a.example/consent/t"),
                 ("privacy_url", "https://a.example/privacy/verify/t"),
+                ("privacy_page", "https://a.example/privacy/requests"),
                 ("link_minutes", "30"),
                 ("new_deadline", "3 March 2027"),
                 ("reason", "Many documents to gather."),
@@ -310,8 +314,30 @@ mod tests {
     }
 
     #[test]
+    fn every_language_of_a_mail_takes_the_same_placeholders() {
+        let placeholders = |text: &str| -> std::collections::BTreeSet<String> {
+            text.split("{{")
+                .skip(1)
+                .filter_map(|rest| rest.split_once("}}").map(|(name, _)| name.to_owned()))
+                .collect()
+        };
+        for mail in CANDIDATE_MAILS {
+            let english = placeholders(mail.of(Lang::En).text);
+            assert!(!english.is_empty(), "{}", mail.name);
+            for lang in Lang::ALL {
+                assert_eq!(
+                    placeholders(mail.of(*lang).text),
+                    english,
+                    "{} in {lang}",
+                    mail.name
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_value_cannot_break_the_subject_line() {
-        let rendered = ACKNOWLEDGMENT.render(&[
+        let rendered = ACKNOWLEDGMENT.of(Lang::En).render(&[
             ("full_name", "Ada"),
             ("job_title", "Engineer\r\nBcc: someone@example.com"),
         ]);

@@ -66,7 +66,8 @@ impl Unit for AskForLink {
             return Ok(false);
         };
         let minutes = self.link_ttl.num_minutes().max(1).to_string();
-        let rendered = mail::privacy_link(self.lang)
+        let rendered = mail::PRIVACY_LINK
+            .of(self.lang)
             .render(&[("full_name", &latest.full_name), ("link_minutes", &minutes)]);
         // The link opens its page in the language asked in.
         let body = rendered.body.replace(
@@ -77,7 +78,7 @@ impl Unit for AskForLink {
             txn,
             NewMessage {
                 application_id: latest.id,
-                origin: mail::privacy_link(self.lang).name.to_owned(),
+                origin: mail::PRIVACY_LINK.name.to_owned(),
                 subject: rendered.subject,
                 body,
                 domain: self.domain.clone(),

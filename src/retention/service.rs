@@ -270,8 +270,8 @@ struct ReminderDates {
 }
 
 fn reminder(dates: &ReminderDates, to: &store::applications::Addressee) -> mail::Rendered {
-    let date = |at: DateTime<Utc>| at.format("%-d %B %Y").to_string();
-    mail::RETENTION_REMINDER.render(&[
+    let date = |at: DateTime<Utc>| to.lang.date(at);
+    mail::RETENTION_REMINDER.of(to.lang).render(&[
         ("full_name", &to.full_name),
         ("job_title", &to.job_title),
         ("purge_date", &date(dates.purge_after)),

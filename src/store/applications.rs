@@ -391,6 +391,8 @@ pub struct Addressee {
     pub full_name: String,
     pub email: String,
     pub job_title: String,
+    /// The language their mails are in.
+    pub lang: crate::domain::lang::Lang,
 }
 
 pub async fn addressee(
@@ -408,6 +410,11 @@ pub async fn addressee(
         full_name: application.full_name,
         email: application.email,
         job_title: job.title,
+        lang: application
+            .locale
+            .as_deref()
+            .and_then(crate::domain::lang::Lang::parse)
+            .unwrap_or_default(),
     }))
 }
 

@@ -144,7 +144,7 @@ impl Deliverer {
         {
             let url = mint_link(state, message.application_id, Link::Consent).await?;
             message.body.replace(mail::CONSENT_URL, &url)
-        } else if message.origin == mail::privacy_link(Default::default()).name
+        } else if message.origin == mail::PRIVACY_LINK.name
             && message.body.contains(mail::PRIVACY_URL)
         {
             let url = mint_link(state, message.application_id, Link::SignIn).await?;

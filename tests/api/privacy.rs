@@ -679,3 +679,47 @@ async fn candidates_correct_their_details_and_ask_for_other_corrections() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_acknowledgment_is_in_the_language_applied_in_and_links_the_privacy_pages() {
+    let app = spawn_app().await;
+    let job = app.create_job("BE").await;
+    let mut subjects = Vec::new();
+    for (locale, email) in [("fr-BE", "ada@example.com"), ("es", "grace@example.com")] {
+        let id = app
+            .submit_ok(ApplicationForm::new(&job, email).set("locale", locale))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let read = app
+            .get_json(&app.admin_key, &format!("/v1/applications/{id}"))
+            .await;
+        let messages = app.messages_until(&id, |items| !items.is_empty()).await;
+        let ack = &messages[0];
+        assert!(
+            ack["body"]
+                .as_str()
+                .unwrap()
+                .contains("/privacy/requests?lang="),
+            "{ack}"
+        );
+        subjects.push((
+            read["locale"].clone(),
+            ack["subject"].as_str().unwrap().to_owned(),
+        ));
+    }
+    assert_eq!(subjects[0].0, "fr", "a served language is recorded");
+    assert!(subjects[0].1.starts_with("Nous avons reçu"), "{subjects:?}");
+    assert!(subjects[1].0.is_null(), "Spanish is not served: English");
+    assert!(subjects[1].1.starts_with("We received"), "{subjects:?}");
+    let refused = app
+        .try_submit(
+            &app.admin_key,
+            ApplicationForm::new(&job, "x@example.com").set("locale", "not a tag"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    app.stop().await;
+}
