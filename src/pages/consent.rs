@@ -7,16 +7,16 @@
 use std::sync::Arc;
 
 use poem::{
-    Response, handler,
+    Request, Response, handler,
     http::StatusCode,
-    web::{Data, Form, Path},
+    web::{Data, Form, Path, Query},
 };
 use serde::Deserialize;
 
-use super::{date, error_page, escape, page};
+use super::{error_page, escape, page_in, privacy::language, text::Texts};
 use crate::{
     app::AppState,
-    domain::keys::hash_secret,
+    domain::{keys::hash_secret, lang::Lang},
     retention::links::{self, ChooseByLink, Chosen, LinkChoice},
 };
 
@@ -42,6 +42,7 @@ impl From<Action> for LinkChoice {
 #[derive(Deserialize)]
 pub struct ActionForm {
     action: Action,
+    lang: Option<String>,
 }
 
 /// A token longer than any we make is not looked up.
@@ -49,40 +50,66 @@ fn token_hash(token: &str) -> Option<String> {
     (token.len() <= 100).then(|| hash_secret(token))
 }
 
+/// A sentence with its `{job}` and `{date}` filled in, escaped, the date in
+/// bold.
+fn fill(text: &str, job: &str, date: &str) -> String {
+    escape(text)
+        .replace("{job}", &escape(job))
+        .replace("{date}", &format!("<strong>{}</strong>", escape(date)))
+}
+
+#[derive(Deserialize)]
+pub struct LangChoice {
+    lang: Option<String>,
+}
+
 #[handler]
-pub async fn show(state: Data<&AppState>, token: Path<String>) -> Response {
+pub async fn show(
+    state: Data<&AppState>,
+    req: &Request,
+    token: Path<String>,
+    query: Query<LangChoice>,
+) -> Response {
     let now = state.now();
     let Some(hash) = token_hash(&token) else {
-        return not_found();
+        return not_found(language(req, query.lang.as_deref(), None));
     };
     match links::link_view(&state.db, &state.policy, &hash, now).await {
         Ok(Some(valid)) if valid.used_for() != Some(LinkChoice::Withdraw) => {
+            let lang = language(req, query.lang.as_deref(), valid.lang);
+            let t = Texts::of(lang);
+            let job = &valid.job_title;
+            let hidden = format!("<input type=\"hidden\" name=\"lang\" value=\"{lang}\">");
             let kept = if valid.used_for() == Some(LinkChoice::Extend) {
                 format!(
-                    "<p>You asked us to keep it: your data will be deleted on <strong>{}</strong>.</p>",
-                    date(valid.purge_after)
+                    "<p>{}</p>",
+                    fill(t.consent_kept, job, &lang.date(valid.purge_after))
                 )
             } else {
                 format!(
-                    "<p>Your data will be deleted on <strong>{}</strong>.</p>\
-                     <form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"extend\">\
-                     <button type=\"submit\">Keep my application until {}</button></form>",
-                    date(valid.purge_after),
-                    date(valid.extended_until)
+                    "<p>{}</p>\
+                     <form method=\"post\">{hidden}<input type=\"hidden\" name=\"action\" value=\"extend\">\
+                     <button type=\"submit\">{}</button></form>",
+                    fill(t.consent_deleted_on, job, &lang.date(valid.purge_after)),
+                    escape(t.consent_keep_button)
+                        .replace("{date}", &lang.date(valid.extended_until)),
                 )
             };
-            page(
+            let title = t.consent_title.replace("{job}", job);
+            page_in(
+                lang,
                 StatusCode::OK,
-                "Your application",
+                &title,
                 &format!(
-                    "<h1>Your application for {}</h1>{kept}\
-                     <form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"withdraw\">\
-                     <button type=\"submit\" class=\"secondary\">Delete my data now</button></form>",
-                    escape(&valid.job_title)
+                    "<h1>{}</h1>{kept}\
+                     <form method=\"post\">{hidden}<input type=\"hidden\" name=\"action\" value=\"withdraw\">\
+                     <button type=\"submit\" class=\"secondary\">{}</button></form>",
+                    fill(t.consent_title, job, ""),
+                    escape(t.consent_delete_button),
                 ),
             )
         }
-        Ok(_) => not_found(),
+        Ok(_) => not_found(language(req, query.lang.as_deref(), None)),
         Err(err) => unavailable(&err),
     }
 }
@@ -90,14 +117,17 @@ pub async fn show(state: Data<&AppState>, token: Path<String>) -> Response {
 #[handler]
 pub async fn act(
     state: Data<&AppState>,
+    req: &Request,
     token: Path<String>,
     form: Option<Form<ActionForm>>,
 ) -> Response {
-    let Some(Form(ActionForm { action })) = form else {
+    let Some(Form(ActionForm { action, lang })) = form else {
         return error_page(StatusCode::BAD_REQUEST);
     };
+    let lang = language(req, lang.as_deref(), None);
+    let t = Texts::of(lang);
     let Some(token_hash) = token_hash(&token) else {
-        return not_found();
+        return not_found(lang);
     };
     let done = state
         .writer
@@ -108,31 +138,42 @@ pub async fn act(
         })
         .await;
     match done {
-        Ok(Chosen::Extended(until)) => page(
+        Ok(Chosen::Extended(until)) => page_in(
+            lang,
             StatusCode::OK,
-            "Thank you",
+            t.thanks_title,
             &format!(
-                "<h1>Thank you</h1><p>We will keep your application until <strong>{}</strong>. \
-                 You will hear from us before it is deleted.</p>",
-                date(until)
+                "<h1>{}</h1><p>{}</p>",
+                escape(t.thanks_title),
+                fill(t.thanks_text, "", &lang.date(until))
             ),
         ),
-        Ok(Chosen::Withdrawn) => page(
+        Ok(Chosen::Withdrawn) => page_in(
+            lang,
             StatusCode::OK,
-            "Your data will be deleted",
-            "<h1>Your data will be deleted</h1><p>Your application and every file of it \
-             will be deleted in our next deletion run, within hours.</p>",
+            t.withdrawn_title,
+            &format!(
+                "<h1>{}</h1><p>{}</p>",
+                escape(t.withdrawn_title),
+                escape(t.withdrawn_text)
+            ),
         ),
-        Ok(Chosen::Invalid) => not_found(),
+        Ok(Chosen::Invalid) => not_found(lang),
         Err(err) => unavailable(&err),
     }
 }
 
-fn not_found() -> Response {
-    page(
+fn not_found(lang: Lang) -> Response {
+    let t = Texts::of(lang);
+    page_in(
+        lang,
         StatusCode::NOT_FOUND,
-        "Link not valid",
-        "<h1>This link is not valid</h1><p>It may have expired or have been used already.</p>",
+        t.invalid_link_title,
+        &format!(
+            "<h1>{}</h1><p>{}</p>",
+            escape(t.invalid_link_title),
+            escape(t.consent_invalid_text)
+        ),
     )
 }
 

@@ -7,8 +7,6 @@ pub mod consent;
 pub mod privacy;
 pub mod text;
 
-use chrono::{DateTime, Utc};
-
 use crate::domain::lang::Lang;
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get,
@@ -110,10 +108,6 @@ pub fn error_page(status: StatusCode) -> Response {
             .insert(header::RETRY_AFTER, crate::error::RETRY_AFTER_SECS.into());
     }
     response
-}
-
-pub(crate) fn date(at: DateTime<Utc>) -> String {
-    at.format("%-d %B %Y").to_string()
 }
 
 pub(crate) fn escape(text: &str) -> String {

@@ -191,7 +191,7 @@ pub struct EmailForm {
 
 /// The page's language: the one chosen on the page, else the one stored for
 /// the candidate, else the browser's, else English.
-fn language(req: &Request, chosen: Option<&str>, stored: Option<Lang>) -> Lang {
+pub(super) fn language(req: &Request, chosen: Option<&str>, stored: Option<Lang>) -> Lang {
     chosen
         .and_then(Lang::parse)
         .or(stored)

@@ -117,6 +117,8 @@ pub struct LinkView {
     pub job_title: String,
     pub purge_after: DateTime<Utc>,
     pub extended_until: DateTime<Utc>,
+    /// The language the candidate applied in, if known.
+    pub lang: Option<crate::domain::lang::Lang>,
 }
 
 impl LinkView {
@@ -157,6 +159,10 @@ pub async fn link_view(
         purge_after: policy.retention(&facts, now).purge_after,
         extended_until: policy.extended_at(&facts, now),
         job_title: job.title,
+        lang: application
+            .locale
+            .as_deref()
+            .and_then(crate::domain::lang::Lang::parse),
         link,
     }))
 }
