@@ -15,6 +15,7 @@ pub mod mail;
 pub mod metrics;
 pub mod oauth;
 pub mod pages;
+pub mod privacy;
 pub mod retention;
 pub mod runtime;
 pub mod services;
