@@ -152,13 +152,7 @@ impl Server {
 
     /// The process's peak resident set size (`VmHWM`) in KiB.
     pub fn peak_rss_kib(&self) -> Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
-            .with_context(|| format!("cannot read /proc/{}/status", self.pid))?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmHWM in /proc/PID/status")
+        memory_kib(&self.pid.to_string(), "VmHWM")
     }
 
     /// Sends SIGTERM, waits a little, then kills; removes the data folder.
@@ -276,6 +270,18 @@ fn new_data_dir(work_dir: &Path, prefix: &str) -> Result<TempDir> {
         .prefix(prefix)
         .tempdir_in(work_dir)
         .context("cannot create a temporary data folder")
+}
+
+/// A memory figure of `/proc/<process>/status` (`VmHWM`, `VmRSS`) in KiB;
+/// `process` is a pid or `self`.
+pub fn memory_kib(process: &str, field: &str) -> Result<u64> {
+    let path = format!("/proc/{process}/status");
+    let status = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .with_context(|| format!("no {field} in {path}"))
 }
 
 /// A loopback address with a port that was free a moment ago.

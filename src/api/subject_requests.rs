@@ -10,7 +10,7 @@ use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
     param::{Path, Query},
-    payload::Json,
+    payload::{Attachment, AttachmentType, Json},
     types::MaybeUndefined,
 };
 use uuid::Uuid;
@@ -24,6 +24,7 @@ use super::{
 };
 use crate::{
     app::AppState,
+    domain::lang::Lang,
     domain::{
         fields::{self, Email, limits},
         subject_request::{
@@ -32,6 +33,7 @@ use crate::{
         },
     },
     error::{ApiError, ApiResult},
+    privacy::export::ExportError,
     store::{
         audit::Access,
         entity::subject_request,
@@ -376,6 +378,52 @@ impl SubjectRequestsApi {
             })
             .await?;
         Ok(Json(SubjectRequest::of(request, state.now())))
+    }
+
+    /// The data of the request's person as a ZIP, streamed: `data.json`
+    /// (its schema is `openapi/data-export.schema.json` in the repository),
+    /// every file they sent and a readable `summary.html`; for access and
+    /// portability requests received by email or letter. 404 when we hold
+    /// nothing on the person. Role: admin.
+    #[oai(
+        path = "/v1/subject-requests/:id/export",
+        method = "get",
+        operation_id = "export_subject_request_data"
+    )]
+    async fn export(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth<Admins>,
+        id: Path<Uuid>,
+    ) -> ApiResult<Attachment<poem::Body>> {
+        let caller = auth.0;
+        let request = subject_requests::get(&state.db, id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("subject request"))?;
+        let candidate = request
+            .candidate_id
+            .ok_or_else(|| ApiError::not_found("data of this request's person"))?;
+        let export = crate::privacy::export::export(&state, candidate, Lang::En)
+            .await
+            .map_err(|err| match err {
+                ExportError::UnknownCandidate => {
+                    ApiError::not_found("data of this request's person")
+                }
+                ExportError::Database(err) => err.into(),
+            })?;
+        state
+            .writer
+            .run(Access {
+                actor: caller.actor(),
+                action: "subject_request.exported",
+                application_id: None,
+                subject_id: Some(id.0),
+            })
+            .await?;
+        let file_name = export.file_name();
+        Ok(Attachment::new(export.into_body())
+            .attachment_type(AttachmentType::Attachment)
+            .filename(file_name))
     }
 
     /// Change a request: its status (`refused` with a `refusal_reason`),

@@ -34,6 +34,22 @@ impl FileType {
         }
     }
 
+    /// The usual file name extension, for a file written out under a name
+    /// of our own (never the one the client sent).
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileType::Pdf => "pdf",
+            FileType::Docx => "docx",
+            FileType::Doc => "doc",
+            FileType::Odt => "odt",
+            FileType::Rtf => "rtf",
+            FileType::Text => "txt",
+            FileType::Jpeg => "jpg",
+            FileType::Png => "png",
+            FileType::Webp => "webp",
+        }
+    }
+
     /// Every content type a stored document can be served with.
     pub const ALL: [FileType; 9] = [
         FileType::Pdf,

@@ -31,6 +31,7 @@ const OTHER_ROUTES: &[(&str, &str)] = &[
     ("/privacy/verify/{token}", "GET, POST"),
     ("/privacy/me", "GET"),
     ("/privacy/me/erase", "GET, POST"),
+    ("/privacy/me/export", "GET"),
     ("/privacy/me/{action}", "POST"),
     ("/openapi.json", "GET"),
     ("/docs", "GET"),

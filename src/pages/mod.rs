@@ -36,6 +36,7 @@ pub fn privacy_routes(public_origin: String) -> impl Endpoint {
             .at("/me", get(privacy::me))
             .at("/me/erase", get(privacy::erase_form).post(privacy::act))
             .at("/me/correct", poem::post(privacy::correct))
+            .at("/me/export", get(privacy::export))
             .at(
                 "/me/correction-request",
                 poem::post(privacy::ask_for_correction),

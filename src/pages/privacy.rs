@@ -754,3 +754,68 @@ pub async fn ask_for_correction(
         Err(err) => unavailable(lang, &err),
     }
 }
+
+#[handler]
+pub async fn export(state: Data<&AppState>, req: &Request, query: Query<LangChoice>) -> Response {
+    let lang = language(req, query.lang.as_deref(), None);
+    let candidate = match signed_in(&state, req, lang).await {
+        Ok(candidate) => candidate,
+        Err(page) => return page,
+    };
+    let export = match crate::privacy::export::export(&state, candidate, lang).await {
+        Ok(export) => export,
+        Err(crate::privacy::export::ExportError::UnknownCandidate) => {
+            return error(lang, StatusCode::NOT_FOUND);
+        }
+        Err(crate::privacy::export::ExportError::Database(err)) => {
+            return unavailable(lang, &err);
+        }
+    };
+    if let Err(err) = state.writer.run(Exported(candidate)).await {
+        return unavailable(lang, &err);
+    }
+    let file_name = export.file_name();
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/zip")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        )
+        .header(header::CACHE_CONTROL, "no-store")
+        .header("X-Content-Type-Options", "nosniff")
+        .body(export.into_body())
+}
+
+/// A download of the candidate's data: an access, on record as a fulfilled
+/// access request.
+struct Exported(uuid::Uuid);
+
+impl store::writer::Unit for Exported {
+    type Output = ();
+
+    async fn run(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), sea_orm::DbErr> {
+        store::audit::record(
+            txn,
+            now,
+            &candidate_actor(),
+            "candidate.exported",
+            None,
+            Some(self.0),
+        )
+        .await?;
+        store::subject_requests::record_self_service(
+            txn,
+            self.0,
+            SubjectRequestKind::Access,
+            None,
+            true,
+            now,
+        )
+        .await
+        .map(|_| ())
+    }
+}

@@ -1,8 +1,10 @@
 //! What candidates do themselves on the privacy pages: sign in by a link
-//! sent to their address, then see and act on their data.
+//! sent to their address, then see, export and act on their data.
 
+pub mod export;
 pub mod rights;
 pub mod session;
+mod zip;
 
 use crate::store::audit::Actor;
 

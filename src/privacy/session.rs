@@ -277,7 +277,17 @@ pub async fn end_sessions(
 }
 
 /// Deletes expired links, sessions and sign-in counts (run with the purge).
-pub async fn sweep(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbErr> {
+pub struct Sweep;
+
+impl Unit for Sweep {
+    type Output = ();
+
+    async fn run(&self, txn: &DatabaseTransaction, now: DateTime<Utc>) -> Result<(), DbErr> {
+        sweep(txn, now).await
+    }
+}
+
+async fn sweep(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbErr> {
     privacy_link::Entity::delete_many()
         .filter(privacy_link::Column::ExpiresAt.lte(now))
         .exec(db)

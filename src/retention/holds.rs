@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, prelude::*};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, prelude::*,
+};
 
 use super::{
     policy::{ConsentKind, Policy},
@@ -69,6 +71,26 @@ pub(crate) async fn record_consent(
     }
     .insert(db)
     .await
+}
+
+/// An application's consents, oldest first.
+pub async fn consents_of(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+) -> Result<Vec<consent::Model>, DbErr> {
+    consent::Entity::find()
+        .filter(consent::Column::ApplicationId.eq(application_id))
+        .order_by_asc(consent::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The application's legal hold, if one was placed (it may have run out).
+pub async fn hold_of(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+) -> Result<Option<legal_hold::Model>, DbErr> {
+    legal_hold::Entity::find_by_id(application_id).one(db).await
 }
 
 /// Places (or replaces) a legal hold, with its audit event; `None` when the

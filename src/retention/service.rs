@@ -50,7 +50,6 @@ pub async fn run(state: &Services, progress: &(dyn Fn(usize) + Sync)) -> anyhow:
         ..Purged::default()
     };
     refresh_stale(state).await?;
-    crate::privacy::session::sweep(&state.db, state.now()).await?;
     done.reminded = send_reminders(state).await?;
     // One batch's files are deleted while the next batch's rows are.
     let mut deleting: Option<tokio::task::JoinHandle<anyhow::Result<usize>>> = None;
@@ -81,6 +80,7 @@ pub async fn run(state: &Services, progress: &(dyn Fn(usize) + Sync)) -> anyhow:
     if done.applications > 0 {
         deletion::compact(&state.db).await?;
     }
+    state.writer.run(crate::privacy::session::Sweep).await?;
     // Also those an admin's erasure fulfilled, or one held back by a legal
     // hold until this run purged it.
     let closed = state.writer.run(CloseFulfilledErasures).await?;

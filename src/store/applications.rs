@@ -209,6 +209,33 @@ pub async fn documents_of(
         .await
 }
 
+/// The candidate row alone.
+pub async fn find_candidate(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<candidate::Model>, DbErr> {
+    candidate::Entity::find_by_id(id).one(db).await
+}
+
+/// Every application of a candidate with its job, oldest first.
+pub async fn of_candidate(
+    db: &impl ConnectionTrait,
+    candidate_id: Uuid,
+) -> Result<Vec<(application::Model, job::Model)>, DbErr> {
+    let rows = application::Entity::find()
+        .filter(application::Column::CandidateId.eq(candidate_id))
+        .find_also_related(job::Entity)
+        .order_by_asc(application::Column::Id)
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|(application, job)| {
+            job.map(|job| (application, job))
+                .ok_or_else(|| DbErr::RecordNotFound("an application's job".into()))
+        })
+        .collect()
+}
+
 #[derive(Default)]
 pub struct ListFilter {
     /// Whether applications whose processing is restricted are listed.

@@ -5,6 +5,7 @@ mod browser;
 mod careers;
 mod cli;
 mod edge;
+mod export;
 mod faults;
 mod generated_client;
 mod helpers;

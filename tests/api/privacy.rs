@@ -723,3 +723,86 @@ async fn the_acknowledgment_is_in_the_language_applied_in_and_links_the_privacy_
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     app.stop().await;
 }
+
+/// The names and `data.json` of a ZIP archive.
+fn read_archive(bytes: &[u8]) -> (Vec<String>, Value) {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let names = archive
+        .file_names()
+        .map(|name| name.unwrap().into_owned())
+        .collect();
+    let data = std::io::read_to_string(archive.by_name("data.json").unwrap()).unwrap();
+    (names, serde_json::from_str(&data).unwrap())
+}
+
+#[tokio::test]
+async fn candidates_download_their_data_and_admins_export_it_for_a_letter() {
+    let app = spawn_app().await;
+    let job = app.create_job("NL").await;
+    let id = apply(&app, &job, "ada@example.com").await;
+    let cookie = sign_in(&app, "ada@example.com", &id, 1).await;
+    let response = browser()
+        .get(app.url("/privacy/me/export?lang=nl"))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/zip");
+    let bytes = response.bytes().await.unwrap();
+    let (names, data) = read_archive(&bytes);
+    assert!(names.iter().any(|n| n == "summary.html"), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("files/")), "{names:?}");
+    assert_eq!(data["applications"][0]["id"], id.as_str(), "{data}");
+    let requests = app.get_json(&app.admin_key, "/v1/subject-requests").await;
+    assert_eq!(requests["items"][0]["kind"], "access");
+    assert_eq!(requests["items"][0]["status"], "done");
+    // Without a session: the page saying so, no data.
+    let (status, _) = page(&app, "", "/privacy/me/export").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A request by letter: the admin exports the same archive.
+    let created = app
+        .send_json(
+            Method::POST,
+            &app.admin_key,
+            "/v1/subject-requests",
+            &json!({ "channel": "letter", "kind": "access", "email": "ADA@example.com",
+                     "identity_evidence": "Signed letter, address matches" }),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let request: Value = created.json().await.unwrap();
+    let path = format!(
+        "/v1/subject-requests/{}/export",
+        request["id"].as_str().unwrap()
+    );
+    let exported = app.get(&app.admin_key, &path).await;
+    assert_eq!(exported.status(), StatusCode::OK);
+    let (_, data) = read_archive(&exported.bytes().await.unwrap());
+    assert_eq!(data["applications"][0]["id"], id.as_str());
+    let recruiter = app.create_key("recruiter", false).await;
+    assert_eq!(
+        app.get(&recruiter, &path).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let unknown = app
+        .send_json(
+            Method::POST,
+            &app.admin_key,
+            "/v1/subject-requests",
+            &json!({ "channel": "email", "kind": "access", "email": "nobody@example.com",
+                     "identity_evidence": "Replied from the address" }),
+        )
+        .await;
+    let unknown: Value = unknown.json().await.unwrap();
+    let path = format!(
+        "/v1/subject-requests/{}/export",
+        unknown["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        app.get(&app.admin_key, &path).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    app.stop().await;
+}
