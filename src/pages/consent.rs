@@ -13,10 +13,10 @@ use poem::{
 };
 use serde::Deserialize;
 
-use super::{error_page, escape, page_in, privacy::language, text::Texts};
+use super::{error_page, escape, page_in, privacy::language, text::Texts, token_hash};
 use crate::{
     app::AppState,
-    domain::{keys::hash_secret, lang::Lang},
+    domain::lang::Lang,
     retention::links::{self, ChooseByLink, Chosen, LinkChoice},
 };
 
@@ -43,11 +43,6 @@ impl From<Action> for LinkChoice {
 pub struct ActionForm {
     action: Action,
     lang: Option<String>,
-}
-
-/// A token longer than any we make is not looked up.
-fn token_hash(token: &str) -> Option<String> {
-    (token.len() <= 100).then(|| hash_secret(token))
 }
 
 /// A sentence with its `{job}` and `{date}` filled in, escaped, the date in

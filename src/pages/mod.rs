@@ -74,6 +74,11 @@ async fn own_forms_only<E: Endpoint>(
     next.call(req).await.map(IntoResponse::into_response)
 }
 
+/// A token's hash; a token longer than any we make is not looked up.
+fn token_hash(token: &str) -> Option<String> {
+    (token.len() <= 100).then(|| crate::domain::keys::hash_secret(token))
+}
+
 /// A page for an error status, saying nothing about any application.
 pub fn error_page(status: StatusCode) -> Response {
     let (title, text) = match status {

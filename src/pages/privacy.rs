@@ -16,7 +16,7 @@ use poem::{
 };
 use serde::Deserialize;
 
-use super::{page_in, text::Texts};
+use super::{page_in, text::Texts, token_hash};
 use crate::{
     app::AppState,
     domain::{
@@ -261,11 +261,6 @@ pub async fn request_link(
         }
         Err(err) => unavailable(lang, &err),
     }
-}
-
-/// A token longer than any we make is not looked up.
-fn token_hash(token: &str) -> Option<String> {
-    (token.len() <= 100).then(|| hash_secret(token))
 }
 
 fn invalid_link(lang: Lang) -> Response {
@@ -657,6 +652,19 @@ async fn erase(
     }
 }
 
+/// The candidate's page again, saying what they sent was not valid.
+async fn invalid(state: &AppState, candidate: uuid::Uuid, lang: Lang) -> Response {
+    match overview(state, candidate, lang, Some("invalid")).await {
+        Ok(page) => render(
+            lang,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Texts::of(lang).me_title,
+            &page,
+        ),
+        Err(err) => unavailable(lang, &err),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct CorrectionForm {
     lang: Option<String>,
@@ -693,15 +701,7 @@ pub async fn correct(
         Err(page) => return page,
     };
     let Some(changes) = corrections(&form) else {
-        return match overview(&state, candidate, lang, Some("invalid")).await {
-            Ok(page) => render(
-                lang,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Texts::of(lang).me_title,
-                &page,
-            ),
-            Err(err) => unavailable(lang, &err),
-        };
+        return invalid(&state, candidate, lang).await;
     };
     let corrected = state
         .writer
@@ -740,7 +740,7 @@ pub async fn ask_for_correction(
         Err(page) => return page,
     };
     let Ok(Some(details)) = fields::long_text("details", Some(&form.details), 5000) else {
-        return see_other(&format!("/privacy/me?lang={lang}"));
+        return invalid(&state, candidate, lang).await;
     };
     let asked = state
         .writer

@@ -666,6 +666,14 @@ async fn candidates_correct_their_details_and_ask_for_other_corrections() {
     )
     .await;
     assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    let blank = post_form(
+        &app,
+        &cookie,
+        "/privacy/me/correction-request",
+        &[("details", " ")],
+    )
+    .await;
+    assert_eq!(blank.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let open = app
         .get_json(&app.admin_key, "/v1/subject-requests?status=open")
         .await;
