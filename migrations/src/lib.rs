@@ -14,6 +14,7 @@ mod m20261201_000007_trust;
 mod m20261202_000008_stats;
 mod m20261203_000009_subject_requests;
 mod m20261203_000010_privacy;
+mod m20261204_000011_rights;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_stats::Migration),
             Box::new(m20261203_000009_subject_requests::Migration),
             Box::new(m20261203_000010_privacy::Migration),
+            Box::new(m20261204_000011_rights::Migration),
         ]
     }
 }

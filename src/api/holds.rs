@@ -20,8 +20,9 @@ use crate::{
     app::AppState,
     domain::fields,
     error::{ApiError, ApiResult},
+    privacy::rights::AnnounceRestrictionLift,
     retention::{
-        holds::{LiftHold, PlaceHold, RecordConsent},
+        holds::{HoldCategory, LiftHold, PlaceHold, RecordConsent},
         policy::ConsentKind,
     },
 };
@@ -35,6 +36,13 @@ pub struct HoldsApi;
 #[derive(Object)]
 struct HoldRequest {
     reason: Text,
+    /// What kind of obligation keeps it (the candidate is told this);
+    /// absent: `other`.
+    category: Option<HoldCategory>,
+    /// Whether the reason stays from the candidate, who is then told only
+    /// the category; absent or null: false.
+    #[oai(nullable)]
+    confidential: Option<bool>,
     /// When the hold ends by itself; absent or null: until it is lifted.
     #[oai(nullable)]
     until: Option<DateTime<Utc>>,
@@ -45,6 +53,8 @@ struct HoldRequest {
 struct LegalHold {
     application_id: Uuid,
     reason: String,
+    category: HoldCategory,
+    confidential: bool,
     until: Option<DateTime<Utc>>,
     placed_at: DateTime<Utc>,
     api_key_id: Option<Uuid>,
@@ -78,6 +88,24 @@ enum ConsentRecorded {
     Created(Json<Consent>),
 }
 
+/// The mail that tells the candidate their restriction is being lifted.
+#[derive(Object)]
+struct RestrictionLift {
+    application_id: Uuid,
+    /// The mail, in the email log; the restriction lifts once it is sent.
+    message_id: Uuid,
+    /// Since when the application is restricted (until the mail is sent).
+    restricted_at: DateTime<Utc>,
+}
+
+#[derive(ApiResponse)]
+enum LiftAnnounced {
+    /// The candidate's mail is queued (or was already); the restriction
+    /// lifts when it is sent.
+    #[oai(status = 202)]
+    Accepted(Json<RestrictionLift>),
+}
+
 #[derive(ApiResponse)]
 enum HoldLifted {
     #[oai(status = 204)]
@@ -107,6 +135,8 @@ impl HoldsApi {
             .run(PlaceHold {
                 application_id: id.0,
                 reason,
+                category: body.0.category.unwrap_or_default(),
+                confidential: body.0.confidential.unwrap_or(false),
                 until: body.0.until,
                 actor: caller.actor(),
             })
@@ -116,6 +146,8 @@ impl HoldsApi {
         Ok(Json(LegalHold {
             application_id: hold.application_id,
             reason: hold.reason,
+            category: hold.category,
+            confidential: hold.confidential,
             until: hold.until,
             placed_at: hold.placed_at,
             api_key_id: hold.api_key_id,
@@ -149,6 +181,40 @@ impl HoldsApi {
         }
         tracing::info!(application_id = %id.0, "legal hold lifted");
         Ok(HoldLifted::Lifted)
+    }
+
+    /// Lift the restriction the candidate placed on the application's
+    /// processing. The candidate is mailed first, in their language: the
+    /// restriction lifts when that mail is sent, not before. Asking again
+    /// while it waits queues no second mail. Role: admin.
+    #[oai(
+        path = "/v1/applications/:id/restriction",
+        method = "delete",
+        operation_id = "lift_restriction"
+    )]
+    async fn lift_restriction(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth<Admins>,
+        id: Path<Uuid>,
+    ) -> ApiResult<LiftAnnounced> {
+        let caller = auth.0;
+        let announced = state
+            .writer
+            .run(AnnounceRestrictionLift {
+                application_id: id.0,
+                actor: caller.actor(),
+                public_url: state.settings.server.public_url.clone(),
+                domain: super::messages::message_domain(&state),
+            })
+            .await?
+            .ok_or_else(|| ApiError::not_found("restriction"))?;
+        tracing::info!(application_id = %id.0, message_id = %announced.message_id, "restriction lift announced");
+        Ok(LiftAnnounced::Accepted(Json(RestrictionLift {
+            application_id: id.0,
+            message_id: announced.message_id,
+            restricted_at: announced.restricted_at,
+        })))
     }
 
     /// Record a consent the candidate gave another way, with its evidence:

@@ -61,14 +61,25 @@ pub const RETENTION_REMINDER: Localized = localized!("retention_reminder");
 /// The sign-in link of the privacy pages.
 pub const PRIVACY_LINK: Localized = localized!("privacy_link");
 
-pub const CANDIDATE_MAILS: &[Localized] = &[ACKNOWLEDGMENT, RETENTION_REMINDER, PRIVACY_LINK];
-
 /// To the candidate when their subject request needs more time: the new
 /// deadline and why (GDPR article 12(3)).
-pub const SUBJECT_REQUEST_EXTENDED: Template = Template {
-    name: "subject_request_extended",
-    text: include_str!("templates/subject_request_extended.txt"),
-};
+pub const SUBJECT_REQUEST_EXTENDED: Localized = localized!("subject_request_extended");
+
+/// To the candidate before the employer lifts their restriction (GDPR
+/// article 18(3)): the restriction goes once this mail is sent.
+pub const RESTRICTION_LIFTED: Localized = localized!("restriction_lifted");
+
+/// To the new address a candidate gave: the link that confirms it.
+pub const EMAIL_CHANGE: Localized = localized!("email_change");
+
+pub const CANDIDATE_MAILS: &[Localized] = &[
+    ACKNOWLEDGMENT,
+    RETENTION_REMINDER,
+    PRIVACY_LINK,
+    SUBJECT_REQUEST_EXTENDED,
+    RESTRICTION_LIFTED,
+    EMAIL_CHANGE,
+];
 
 /// To the privacy officer: the requests whose deadline nears, by id, kind
 /// and deadline only.
@@ -84,8 +95,11 @@ pub const CONSENT_URL: &str = "{{consent_url}}";
 /// Where a sign-in link goes: made when the mail is sent, as for reminders.
 pub const PRIVACY_URL: &str = "{{privacy_url}}";
 
+/// Where an email change is confirmed: made when the mail is sent.
+pub const EMAIL_CHANGE_URL: &str = "{{email_change_url}}";
+
 /// The mails in one language.
-pub const TEMPLATES: &[Template] = &[SUBJECT_REQUEST_EXTENDED, OFFICER_REMINDER];
+pub const TEMPLATES: &[Template] = &[OFFICER_REMINDER];
 
 /// The host part of the Message-IDs this service makes: its public host.
 pub fn message_domain(public_url: &str) -> String {
@@ -297,6 +311,7 @@ mod tests {
                 ("link_expires", "1 July 2027"),
                 ("consent_url", "https://a.example/consent/t"),
                 ("privacy_url", "https://a.example/privacy/verify/t"),
+                ("email_change_url", "https://a.example/privacy/email/t"),
                 ("privacy_page", "https://a.example/privacy/requests"),
                 ("link_minutes", "30"),
                 ("new_deadline", "3 March 2027"),

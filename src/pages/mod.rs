@@ -33,7 +33,12 @@ pub fn privacy_routes(public_origin: String) -> impl Endpoint {
                 "/verify/:token",
                 get(privacy::verify_form).post(privacy::verify),
             )
+            .at(
+                "/email/:token",
+                get(privacy::email_form).post(privacy::confirm_email),
+            )
             .at("/me", get(privacy::me))
+            .at("/me/email", poem::post(privacy::change_email))
             .at("/me/erase", get(privacy::erase_form).post(privacy::act))
             .at("/me/correct", poem::post(privacy::correct))
             .at("/me/export", get(privacy::export))

@@ -27,12 +27,14 @@ use crate::{
     },
     privacy::{
         candidate_actor,
+        email::{self, AskForEmailChange, ConfirmEmailChange},
         rights::{self, AskForCorrection, Correct, Restrict, Withdraw},
         session::{self, AskForLink, EndSessions, StartSession},
     },
     retention::{policy::RetentionRule, records::facts_of},
-    store::{self, applications::Rectification, audit::Access},
+    store::{self, applications::Rectification, audit::Access, entity::legal_hold},
 };
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// `(code, own name, is it the page's)` of each language, for the switch.
 type Switch = Vec<(&'static str, &'static str, bool)>;
@@ -65,12 +67,34 @@ struct MessagePage {
     again: bool,
 }
 
+/// A link's page: one button that does what the link is for (mail
+/// scanners open links; only a person presses buttons).
 #[derive(Template)]
 #[template(path = "verify.html", config = "src/pages/askama.toml")]
-struct VerifyPage {
+struct ConfirmPage {
     t: &'static Texts,
     lang: Lang,
     switch: Switch,
+    title: &'static str,
+    text: &'static str,
+    button: &'static str,
+}
+
+fn confirm_page(
+    lang: Lang,
+    title: &'static str,
+    text: &'static str,
+    button: &'static str,
+) -> Response {
+    let page = ConfirmPage {
+        t: Texts::of(lang),
+        lang,
+        switch: switch(lang),
+        title,
+        text,
+        button,
+    };
+    render(lang, StatusCode::OK, title, &page)
 }
 
 #[derive(Template)]
@@ -112,6 +136,9 @@ struct ApplicationView {
     talent_pool: bool,
     held: bool,
     held_until: Option<String>,
+    /// A hold's category in words, and its reason unless confidential.
+    hold_kind: Option<&'static str>,
+    hold_reason: Option<String>,
     restricted_since: Option<String>,
 }
 
@@ -282,22 +309,38 @@ pub async fn verify_form(
     query: Query<LangChoice>,
 ) -> Response {
     let lang = language(req, query.lang.as_deref(), None);
-    let Some(hash) = token_hash(&token) else {
-        return invalid_link(lang);
+    let valid = match token_hash(&token) {
+        Some(hash) => session::link_is_valid(&state.db, &hash, state.now()).await,
+        None => Ok(false),
     };
-    match session::link_is_valid(&state.db, &hash, state.now()).await {
-        Ok(true) => {
-            let t = Texts::of(lang);
-            let page = VerifyPage {
-                t,
-                lang,
-                switch: switch(lang),
-            };
-            render(lang, StatusCode::OK, t.verify_title, &page)
-        }
+    let t = Texts::of(lang);
+    link_page(lang, valid, t.verify_title, t.verify_text, t.verify_button)
+}
+
+/// The page a mailed link opens: its one button while the link is valid.
+fn link_page(
+    lang: Lang,
+    valid: Result<bool, sea_orm::DbErr>,
+    title: &'static str,
+    text: &'static str,
+    button: &'static str,
+) -> Response {
+    match valid {
+        Ok(true) => confirm_page(lang, title, text, button),
         Ok(false) => invalid_link(lang),
         Err(err) => unavailable(lang, &err),
     }
+}
+
+/// The page's language and the token's hash of a link's button press;
+/// only the language for a token longer than any we make.
+fn pressed(
+    req: &Request,
+    form: Option<&Form<LangChoice>>,
+    token: &str,
+) -> Result<(Lang, String), Lang> {
+    let lang = language(req, form.and_then(|f| f.lang.as_deref()), None);
+    token_hash(token).map(|hash| (lang, hash)).ok_or(lang)
 }
 
 #[handler]
@@ -307,10 +350,9 @@ pub async fn verify(
     token: Path<String>,
     form: Option<Form<LangChoice>>,
 ) -> Response {
-    let chosen = form.as_ref().and_then(|f| f.lang.clone());
-    let lang = language(req, chosen.as_deref(), None);
-    let Some(link_hash) = token_hash(&token) else {
-        return invalid_link(lang);
+    let (lang, link_hash) = match pressed(req, form.as_ref(), &token) {
+        Ok(pressed) => pressed,
+        Err(lang) => return invalid_link(lang),
     };
     let (session_token, session_hash) = session::new_token();
     let ttl = state.settings.privacy.session_ttl.0;
@@ -389,6 +431,38 @@ async fn signed_in(state: &AppState, req: &Request, lang: Lang) -> Result<uuid::
     }
 }
 
+/// A form the signed-in candidate posts, with the page's language.
+trait Posted {
+    fn lang(&self) -> Option<&str>;
+}
+
+macro_rules! posted {
+    ($($form:ty),+) => {
+        $(impl Posted for $form {
+            fn lang(&self) -> Option<&str> {
+                self.lang.as_deref()
+            }
+        })+
+    };
+}
+
+posted!(EmailForm, CorrectionForm, CorrectionRequestForm);
+
+/// A signed-in candidate's form post: the form, the page's language and
+/// the candidate; else the page that answers it.
+async fn signed_in_post<F: Posted>(
+    state: &AppState,
+    req: &Request,
+    form: Option<Form<F>>,
+) -> Result<(F, Lang, uuid::Uuid), Response> {
+    let Some(Form(form)) = form else {
+        return Err(error(language(req, None, None), StatusCode::BAD_REQUEST));
+    };
+    let lang = language(req, form.lang(), None);
+    let candidate = signed_in(state, req, lang).await?;
+    Ok((form, lang, candidate))
+}
+
 #[derive(Deserialize)]
 pub struct MeQuery {
     lang: Option<String>,
@@ -419,6 +493,10 @@ async fn overview(
     let applications = rights::applications(&state.db, candidate).await?;
     let facts = facts_of(&state.db, &applications).await?;
     let jobs = store::jobs::titles(&state.db, applications.iter().map(|a| a.job_id)).await?;
+    let holds = legal_hold::Entity::find()
+        .filter(legal_hold::Column::ApplicationId.is_in(applications.iter().map(|a| a.id)))
+        .all(&state.db)
+        .await?;
     let requests = store::subject_requests::open_for_candidate(&state.db, candidate)
         .await?
         .into_iter()
@@ -453,6 +531,7 @@ async fn overview(
                 _ => t.why_decision,
             };
             let hold = facts.and_then(|f| f.hold.clone());
+            let placed = holds.iter().find(|h| h.application_id == a.id);
             ApplicationView {
                 id: a.id,
                 full_name: a.full_name.clone(),
@@ -478,6 +557,8 @@ async fn overview(
                     .and_then(|h| h.until)
                     .filter(|until| *until > now)
                     .map(|until| lang.date(until)),
+                hold_kind: placed.map(|h| t.hold_kind_of(h.category)),
+                hold_reason: placed.filter(|h| !h.confidential).map(|h| h.reason.clone()),
                 restricted_since: a.restricted_at.map(|at| lang.date(at)),
             }
         })
@@ -494,6 +575,8 @@ async fn overview(
             "corrected" => Some(t.done_corrected),
             "requested" => Some(t.done_requested),
             "invalid" => Some(t.invalid_details),
+            "email_sent" => Some(t.done_email_sent),
+            "email_changed" => Some(t.email_changed_text),
             _ => None,
         }),
         applications: views,
@@ -692,12 +775,8 @@ pub async fn correct(
     req: &Request,
     form: Option<Form<CorrectionForm>>,
 ) -> Response {
-    let Some(Form(form)) = form else {
-        return error(language(req, None, None), StatusCode::BAD_REQUEST);
-    };
-    let lang = language(req, form.lang.as_deref(), None);
-    let candidate = match signed_in(&state, req, lang).await {
-        Ok(candidate) => candidate,
+    let (form, lang, candidate) = match signed_in_post(&state, req, form).await {
+        Ok(posted) => posted,
         Err(page) => return page,
     };
     let Some(changes) = corrections(&form) else {
@@ -731,12 +810,8 @@ pub async fn ask_for_correction(
     req: &Request,
     form: Option<Form<CorrectionRequestForm>>,
 ) -> Response {
-    let Some(Form(form)) = form else {
-        return error(language(req, None, None), StatusCode::BAD_REQUEST);
-    };
-    let lang = language(req, form.lang.as_deref(), None);
-    let candidate = match signed_in(&state, req, lang).await {
-        Ok(candidate) => candidate,
+    let (form, lang, candidate) = match signed_in_post(&state, req, form).await {
+        Ok(posted) => posted,
         Err(page) => return page,
     };
     let Ok(Some(details)) = fields::long_text("details", Some(&form.details), 5000) else {
@@ -817,5 +892,107 @@ impl store::writer::Unit for Exported {
         )
         .await
         .map(|_| ())
+    }
+}
+
+/// Asks for a new address: a link goes to it, and the address changes when
+/// it is followed.
+#[handler]
+pub async fn change_email(
+    state: Data<&AppState>,
+    req: &Request,
+    form: Option<Form<EmailForm>>,
+) -> Response {
+    let (form, lang, candidate) = match signed_in_post(&state, req, form).await {
+        Ok(posted) => posted,
+        Err(page) => return page,
+    };
+    let Ok(new_email) = Email::parse("email", &form.email) else {
+        return invalid(&state, candidate, lang).await;
+    };
+    let settings = &state.settings;
+    let asked = state
+        .writer
+        .run(AskForEmailChange {
+            candidate_id: candidate,
+            new_email,
+            lang,
+            per_hour: settings.privacy.links_per_hour_per_email,
+            link_ttl: settings.privacy.link_ttl.0,
+            domain: crate::mail::message_domain(&settings.server.public_url),
+        })
+        .await;
+    match asked {
+        Ok(true) => see_other(&format!("/privacy/me?lang={lang}&done=email_sent")),
+        Ok(false) => error(lang, StatusCode::TOO_MANY_REQUESTS),
+        Err(err) => unavailable(lang, &err),
+    }
+}
+
+#[handler]
+pub async fn email_form(
+    state: Data<&AppState>,
+    req: &Request,
+    token: Path<String>,
+    query: Query<LangChoice>,
+) -> Response {
+    let lang = language(req, query.lang.as_deref(), None);
+    let valid = match token_hash(&token) {
+        Some(hash) => email::change_of(&state.db, &hash, state.now())
+            .await
+            .map(|change| change.is_some()),
+        None => Ok(false),
+    };
+    let t = Texts::of(lang);
+    link_page(
+        lang,
+        valid,
+        t.email_confirm_title,
+        t.email_confirm_text,
+        t.email_confirm_button,
+    )
+}
+
+/// Follows an email change's link: the candidate's applications take the
+/// new address. A browser signed in as that candidate goes back to their
+/// page; any other is told it is done.
+#[handler]
+pub async fn confirm_email(
+    state: Data<&AppState>,
+    req: &Request,
+    token: Path<String>,
+    form: Option<Form<LangChoice>>,
+) -> Response {
+    let (lang, token_hash) = match pressed(req, form.as_ref(), &token) {
+        Ok(pressed) => pressed,
+        Err(lang) => return invalid_link(lang),
+    };
+    let confirmed = state
+        .writer
+        .run(ConfirmEmailChange {
+            token_hash,
+            policy: Arc::clone(&state.policy),
+        })
+        .await;
+    let moved_to = match confirmed {
+        Ok(Some(candidate)) => candidate,
+        Ok(None) => return invalid_link(lang),
+        Err(err) => return unavailable(lang, &err),
+    };
+    let token = session_token(req).unwrap_or_default();
+    match session::session_candidate(&state.db, token, state.now()).await {
+        Ok(Some(candidate)) if candidate == moved_to => {
+            see_other(&format!("/privacy/me?lang={lang}&done=email_changed"))
+        }
+        _ => {
+            let t = Texts::of(lang);
+            message(
+                lang,
+                StatusCode::OK,
+                t.email_changed_title,
+                t.email_changed_text,
+                false,
+            )
+        }
     }
 }

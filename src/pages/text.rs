@@ -1,7 +1,7 @@
 //! The words of the privacy pages in each language: one `Texts` per
 //! language, so a text missing in one of them does not compile.
 
-use crate::domain::lang::Lang;
+use crate::{domain::lang::Lang, retention::holds::HoldCategory};
 
 pub struct Texts {
     pub language: &'static str,
@@ -29,6 +29,20 @@ pub struct Texts {
     pub held: &'static str,
     pub held_until: &'static str,
     pub restricted_since: &'static str,
+    /// Each category of legal hold, in `HoldCategory::ALL` order.
+    pub hold_kinds: [&'static str; 4],
+    pub hold_kind: &'static str,
+    pub hold_reason: &'static str,
+    pub email_change_title: &'static str,
+    pub email_change_text: &'static str,
+    pub new_email_label: &'static str,
+    pub email_change_button: &'static str,
+    pub done_email_sent: &'static str,
+    pub email_confirm_title: &'static str,
+    pub email_confirm_text: &'static str,
+    pub email_confirm_button: &'static str,
+    pub email_changed_title: &'static str,
+    pub email_changed_text: &'static str,
     pub source: &'static str,
     pub source_form: &'static str,
     pub talent_pool_yes: &'static str,
@@ -36,7 +50,6 @@ pub struct Texts {
     pub recipients_title: &'static str,
     pub requests_open: &'static str,
     pub request_due: &'static str,
-    /// Each kind of request, in `SubjectRequestKind::ALL` order.
     /// Each kind of request, in `SubjectRequestKind::ALL` order.
     pub request_kinds: [&'static str; 6],
     pub recipients_intro: &'static str,
@@ -105,6 +118,14 @@ pub struct Texts {
 }
 
 impl Texts {
+    /// A legal hold's category in words.
+    pub fn hold_kind_of(&self, category: HoldCategory) -> &'static str {
+        HoldCategory::ALL
+            .iter()
+            .position(|c| *c == category)
+            .map_or("", |i| self.hold_kinds[i])
+    }
+
     pub fn of(lang: Lang) -> &'static Texts {
         match lang {
             Lang::En => &EN,
@@ -141,6 +162,24 @@ const EN: Texts = Texts {
     held: "A legal obligation requires us to keep it for now; it will not be deleted while it lasts.",
     held_until: "Kept for a legal obligation until",
     restricted_since: "Processing restricted at your request since",
+    hold_kinds: [
+        "a legal claim or dispute",
+        "an inquiry or investigation",
+        "a legal retention period",
+        "another legal obligation",
+    ],
+    hold_kind: "Why it is kept",
+    hold_reason: "Reason given",
+    email_change_title: "Change your email address",
+    email_change_text: "We send a link to the new address; your applications take it once you follow that link.",
+    new_email_label: "New email address",
+    email_change_button: "Send the link to my new address",
+    done_email_sent: "We have sent a link to your new address. Your address changes once you follow it.",
+    email_confirm_title: "Confirm your new email address",
+    email_confirm_text: "Press the button to use this address for all your applications. The link then stops working.",
+    email_confirm_button: "Use this address",
+    email_changed_title: "Your email address is changed",
+    email_changed_text: "All your applications now use the new address.",
     source: "Where the data came from",
     source_form: "the application form",
     talent_pool_yes: "You agreed to stay in our talent pool.",
@@ -245,6 +284,24 @@ const NL: Texts = Texts {
     held: "Een wettelijke verplichting dwingt ons ze voorlopig te bewaren; zolang die geldt, worden ze niet verwijderd.",
     held_until: "Bewaard wegens een wettelijke verplichting tot",
     restricted_since: "Verwerking op uw verzoek beperkt sinds",
+    hold_kinds: [
+        "een juridisch geschil of een claim",
+        "een onderzoek",
+        "een wettelijke bewaartermijn",
+        "een andere wettelijke verplichting",
+    ],
+    hold_kind: "Waarom ze bewaard worden",
+    hold_reason: "Opgegeven reden",
+    email_change_title: "Uw e-mailadres wijzigen",
+    email_change_text: "Wij sturen een link naar het nieuwe adres; uw sollicitaties krijgen het zodra u die link volgt.",
+    new_email_label: "Nieuw e-mailadres",
+    email_change_button: "Stuur de link naar mijn nieuwe adres",
+    done_email_sent: "Wij hebben een link naar uw nieuwe adres gestuurd. Uw adres wijzigt zodra u die volgt.",
+    email_confirm_title: "Bevestig uw nieuwe e-mailadres",
+    email_confirm_text: "Druk op de knop om dit adres voor al uw sollicitaties te gebruiken. De link werkt daarna niet meer.",
+    email_confirm_button: "Dit adres gebruiken",
+    email_changed_title: "Uw e-mailadres is gewijzigd",
+    email_changed_text: "Al uw sollicitaties gebruiken nu het nieuwe adres.",
     source: "Herkomst van de gegevens",
     source_form: "het sollicitatieformulier",
     talent_pool_yes: "U gaf toestemming om in onze talentenpool te blijven.",
@@ -349,6 +406,24 @@ const FR: Texts = Texts {
     held: "Une obligation légale nous impose de la conserver pour l'instant ; elle ne sera pas effacée tant que celle-ci dure.",
     held_until: "Conservée pour une obligation légale jusqu'au",
     restricted_since: "Traitement limité à votre demande depuis le",
+    hold_kinds: [
+        "un litige ou une réclamation",
+        "une enquête",
+        "une durée de conservation légale",
+        "une autre obligation légale",
+    ],
+    hold_kind: "Pourquoi elle est conservée",
+    hold_reason: "Motif indiqué",
+    email_change_title: "Changer votre adresse e-mail",
+    email_change_text: "Nous envoyons un lien à la nouvelle adresse ; vos candidatures la prennent dès que vous suivez ce lien.",
+    new_email_label: "Nouvelle adresse e-mail",
+    email_change_button: "Envoyer le lien à ma nouvelle adresse",
+    done_email_sent: "Nous avons envoyé un lien à votre nouvelle adresse. Votre adresse change dès que vous le suivez.",
+    email_confirm_title: "Confirmez votre nouvelle adresse e-mail",
+    email_confirm_text: "Appuyez sur le bouton pour utiliser cette adresse pour toutes vos candidatures. Le lien cesse ensuite de fonctionner.",
+    email_confirm_button: "Utiliser cette adresse",
+    email_changed_title: "Votre adresse e-mail est modifiée",
+    email_changed_text: "Toutes vos candidatures utilisent désormais la nouvelle adresse.",
     source: "Origine des données",
     source_form: "le formulaire de candidature",
     talent_pool_yes: "Vous avez accepté de rester dans notre vivier de talents.",
@@ -453,6 +528,24 @@ const DE: Texts = Texts {
     held: "Eine gesetzliche Pflicht verlangt, dass wir sie vorerst aufbewahren; solange sie besteht, wird nichts gelöscht.",
     held_until: "Wegen einer gesetzlichen Pflicht aufbewahrt bis",
     restricted_since: "Verarbeitung auf Ihren Wunsch eingeschränkt seit",
+    hold_kinds: [
+        "ein Rechtsstreit oder eine Forderung",
+        "eine Untersuchung",
+        "eine gesetzliche Aufbewahrungsfrist",
+        "eine andere gesetzliche Pflicht",
+    ],
+    hold_kind: "Warum sie aufbewahrt werden",
+    hold_reason: "Angegebener Grund",
+    email_change_title: "E-Mail-Adresse ändern",
+    email_change_text: "Wir senden einen Link an die neue Adresse; Ihre Bewerbungen übernehmen sie, sobald Sie dem Link folgen.",
+    new_email_label: "Neue E-Mail-Adresse",
+    email_change_button: "Link an meine neue Adresse senden",
+    done_email_sent: "Wir haben einen Link an Ihre neue Adresse gesendet. Ihre Adresse ändert sich, sobald Sie ihm folgen.",
+    email_confirm_title: "Neue E-Mail-Adresse bestätigen",
+    email_confirm_text: "Drücken Sie die Schaltfläche, um diese Adresse für alle Ihre Bewerbungen zu verwenden. Der Link funktioniert danach nicht mehr.",
+    email_confirm_button: "Diese Adresse verwenden",
+    email_changed_title: "Ihre E-Mail-Adresse ist geändert",
+    email_changed_text: "Alle Ihre Bewerbungen verwenden jetzt die neue Adresse.",
     source: "Herkunft der Daten",
     source_form: "das Bewerbungsformular",
     talent_pool_yes: "Sie haben zugestimmt, in unserem Talentpool zu bleiben.",

@@ -1,6 +1,7 @@
 //! What candidates do themselves on the privacy pages: sign in by a link
 //! sent to their address, then see, export and act on their data.
 
+pub mod email;
 pub mod export;
 pub mod rights;
 pub mod session;

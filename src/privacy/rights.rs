@@ -10,15 +10,17 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, QueryOrder, prelude::
 
 use super::candidate_actor;
 use crate::{
-    domain::subject_request::SubjectRequestKind,
+    domain::{message::MessageStatus, subject_request::SubjectRequestKind},
+    mail,
     retention::{
         policy::{ConsentKind, Policy},
         records::refresh,
     },
     store::{
-        applications::{Rectification, Rectify},
+        applications::{Rectification, Rectify, addressee},
         audit,
-        entity::application,
+        entity::{application, message},
+        messages::{self, NewMessage},
         subject_requests::record_self_service,
         writer::Unit,
     },
@@ -214,4 +216,126 @@ impl Unit for AskForCorrection {
         .await
         .map(|_| ())
     }
+}
+
+/// The employer lifts a restriction: the candidate is mailed first (GDPR
+/// article 18(3)), and the restriction lifts only when that mail is
+/// recorded sent. Asking again while the mail waits queues no second one.
+pub struct AnnounceRestrictionLift {
+    pub application_id: Uuid,
+    pub actor: audit::Actor,
+    /// The privacy pages' address, for the mail.
+    pub public_url: String,
+    pub domain: String,
+}
+
+/// The mail that announces lifting an application's restriction.
+pub struct LiftAnnounced {
+    pub message_id: Uuid,
+    pub restricted_at: DateTime<Utc>,
+}
+
+impl Unit for AnnounceRestrictionLift {
+    /// `None`: no such application, or it is not restricted.
+    type Output = Option<LiftAnnounced>;
+
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LiftAnnounced>, DbErr> {
+        let Some(restricted_at) = application::Entity::find_by_id(self.application_id)
+            .one(txn)
+            .await?
+            .and_then(|a| a.restricted_at)
+        else {
+            return Ok(None);
+        };
+        let waiting = message::Entity::find()
+            .filter(message::Column::ApplicationId.eq(self.application_id))
+            .filter(message::Column::Origin.eq(mail::RESTRICTION_LIFTED.name))
+            .filter(message::Column::Status.eq(MessageStatus::Queued.as_str()))
+            .one(txn)
+            .await?;
+        if let Some(waiting) = waiting {
+            return Ok(Some(LiftAnnounced {
+                message_id: waiting.id,
+                restricted_at,
+            }));
+        }
+        let Some(to) = addressee(txn, self.application_id).await? else {
+            return Ok(None);
+        };
+        let privacy_page = format!(
+            "{}/privacy/requests?lang={}",
+            self.public_url.trim_end_matches('/'),
+            to.lang
+        );
+        let rendered = mail::RESTRICTION_LIFTED.of(to.lang).render(&[
+            ("full_name", &to.full_name),
+            ("job_title", &to.job_title),
+            ("privacy_page", &privacy_page),
+        ]);
+        let message = messages::queue(
+            txn,
+            NewMessage {
+                application_id: self.application_id,
+                origin: mail::RESTRICTION_LIFTED.name.to_owned(),
+                subject: rendered.subject,
+                body: rendered.body,
+                domain: self.domain.clone(),
+            },
+            &self.actor,
+            now,
+        )
+        .await?;
+        audit::record(
+            txn,
+            now,
+            &self.actor,
+            "application.restriction_lift_announced",
+            Some(self.application_id),
+            None,
+        )
+        .await?;
+        Ok(Some(LiftAnnounced {
+            message_id: message.id,
+            restricted_at,
+        }))
+    }
+}
+
+/// Lifts an application's restriction once its announcement went out; a
+/// restriction the candidate placed again after it was announced stays.
+pub async fn lift_restriction(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+    announced_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let lifted = application::Entity::update_many()
+        .col_expr(
+            application::Column::RestrictedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(application::Column::Id.eq(application_id))
+        .filter(application::Column::RestrictedAt.lte(announced_at))
+        .exec(db)
+        .await?;
+    if lifted.rows_affected > 0 {
+        let deliverer = audit::Actor {
+            api_key_id: None,
+            on_behalf_of: Some("deliverer".to_owned()),
+        };
+        audit::record(
+            db,
+            now,
+            &deliverer,
+            "application.restriction_lifted",
+            Some(application_id),
+            None,
+        )
+        .await?;
+    }
+    Ok(())
 }

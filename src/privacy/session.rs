@@ -17,7 +17,10 @@ use crate::{
     },
     mail,
     store::{
-        entity::{application, candidate, privacy_link, privacy_session, privacy_sign_in},
+        entity::{
+            application, candidate, privacy_email_change, privacy_link, privacy_session,
+            privacy_sign_in,
+        },
         messages::{self, NewMessage},
         writer::Unit,
     },
@@ -272,11 +275,16 @@ pub async fn end_sessions(
             .filter(privacy_link::Column::CandidateId.eq(candidate_id))
             .exec(db)
             .await?;
+        privacy_email_change::Entity::delete_many()
+            .filter(privacy_email_change::Column::CandidateId.eq(candidate_id))
+            .exec(db)
+            .await?;
     }
     Ok(())
 }
 
-/// Deletes expired links, sessions and sign-in counts (run with the purge).
+/// Deletes expired links, sessions, email changes and sign-in counts (run
+/// with the purge).
 pub struct Sweep;
 
 impl Unit for Sweep {
@@ -298,6 +306,19 @@ async fn sweep(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbEr
         .await?;
     privacy_sign_in::Entity::delete_many()
         .filter(privacy_sign_in::Column::CreatedAt.lte(now - TimeDelta::hours(1)))
+        .exec(db)
+        .await?;
+    // A change whose mail has not gone yet waits a week for it.
+    privacy_email_change::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(
+                    sea_orm::Condition::all()
+                        .add(privacy_email_change::Column::ExpiresAt.lte(now))
+                        .add(privacy_email_change::Column::TokenHash.is_not_null()),
+                )
+                .add(privacy_email_change::Column::CreatedAt.lte(now - TimeDelta::days(7))),
+        )
         .exec(db)
         .await?;
     Ok(())

@@ -19,22 +19,47 @@ use crate::store::{
     writer::Unit,
 };
 
+/// Why the law has the employer keep an application: what the candidate is
+/// told, while the reason itself may stay confidential.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, poem_openapi::Enum, sea_orm::DeriveValueType,
+)]
+#[sea_orm(value_type = "String")]
+#[oai(rename_all = "snake_case")]
+pub enum HoldCategory {
+    /// A claim or dispute about the procedure.
+    Litigation,
+    /// An inquiry by an authority, or an internal investigation.
+    Investigation,
+    /// A law requires the data be kept (tax, immigration, work permits).
+    Statutory,
+    #[default]
+    Other,
+}
+
+stored_as_text!(HoldCategory {
+    Litigation => "litigation",
+    Investigation => "investigation",
+    Statutory => "statutory",
+    Other => "other",
+});
+
 /// Places a legal hold, replacing any earlier one.
 async fn place_hold(
     db: &impl ConnectionTrait,
-    application_id: Uuid,
-    reason: String,
-    until: Option<DateTime<Utc>>,
-    actor: &Actor,
+    hold: &PlaceHold,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<legal_hold::Model, DbErr> {
-    legal_hold::Entity::delete_by_id(application_id)
+    let actor = &hold.actor;
+    legal_hold::Entity::delete_by_id(hold.application_id)
         .exec(db)
         .await?;
     legal_hold::ActiveModel {
-        application_id: Set(application_id),
-        reason: Set(reason),
-        until: Set(until),
+        application_id: Set(hold.application_id),
+        reason: Set(hold.reason.clone()),
+        category: Set(hold.category),
+        confidential: Set(hold.confidential),
+        until: Set(hold.until),
         api_key_id: Set(actor.api_key_id),
         actor: Set(actor.on_behalf_of.clone()),
         placed_at: Set(now),
@@ -98,6 +123,8 @@ pub async fn hold_of(
 pub struct PlaceHold {
     pub application_id: Uuid,
     pub reason: String,
+    pub category: HoldCategory,
+    pub confidential: bool,
     pub until: Option<DateTime<Utc>>,
     pub actor: Actor,
 }
@@ -117,15 +144,7 @@ impl Unit for PlaceHold {
         {
             return Ok(None);
         }
-        let hold = place_hold(
-            txn,
-            self.application_id,
-            self.reason.clone(),
-            self.until,
-            &self.actor,
-            now,
-        )
-        .await?;
+        let hold = place_hold(txn, self, now).await?;
         crate::store::audit::record(
             txn,
             now,

@@ -150,6 +150,9 @@ async fn make_all_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(
 pub enum Outcome {
     Sent {
         at: DateTime<Utc>,
+        /// The application whose restriction this mail announced lifting,
+        /// and when: that restriction lifts as the mail is recorded sent.
+        lifts_restriction: Option<(Uuid, DateTime<Utc>)>,
     },
     /// Try again at `at`.
     Retry {
@@ -185,7 +188,17 @@ async fn settle(
         Ok(updated.rows_affected > 0)
     };
     match outcome {
-        Outcome::Sent { at } => finish(MessageStatus::Sent, Some(*at)).await,
+        Outcome::Sent {
+            at,
+            lifts_restriction,
+        } => {
+            let recorded = finish(MessageStatus::Sent, Some(*at)).await?;
+            if let Some((application_id, announced_at)) = lifts_restriction {
+                crate::privacy::rights::lift_restriction(db, *application_id, *announced_at, now)
+                    .await?;
+            }
+            Ok(recorded)
+        }
         Outcome::Failed { .. } => finish(MessageStatus::Failed, None).await,
         Outcome::Gone => outbox::Entity::delete_by_id(row.id)
             .exec(db)

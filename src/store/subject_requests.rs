@@ -23,7 +23,6 @@ use super::{
 use crate::{
     domain::{
         fields::Email,
-        lang::Lang,
         subject_request::{
             Change, ChangeRefused, SubjectRequestChannel, SubjectRequestKind, SubjectRequestStatus,
             due_at,
@@ -444,9 +443,9 @@ impl UpdateSubjectRequest {
             return Ok(None);
         };
         let deadline = request.standing().deadline();
-        let mail = mail::SUBJECT_REQUEST_EXTENDED.render(&[
+        let mail = mail::SUBJECT_REQUEST_EXTENDED.of(to.lang).render(&[
             ("full_name", &to.full_name),
-            ("new_deadline", &Lang::En.date(deadline)),
+            ("new_deadline", &to.lang.date(deadline)),
             ("reason", reason),
         ]);
         let message = NewMessage {

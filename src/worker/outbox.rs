@@ -139,31 +139,49 @@ impl Deliverer {
         else {
             return Ok(Outcome::Gone);
         };
-        let body = if message.origin == mail::RETENTION_REMINDER.name
+        // A new address gets the link that confirms it; every other mail
+        // goes to the application's address.
+        let to_address = if message.origin == mail::EMAIL_CHANGE.name {
+            match crate::privacy::email::pending_address(&state.db, message.id).await? {
+                Some(address) => address,
+                None => return Ok(Outcome::Gone),
+            }
+        } else {
+            to.email.clone()
+        };
+        let origin = message.origin.as_str();
+        let body = if origin == mail::RETENTION_REMINDER.name
             && message.body.contains(mail::CONSENT_URL)
         {
             let url = mint_link(state, message.application_id, Link::Consent).await?;
             message.body.replace(mail::CONSENT_URL, &url)
-        } else if message.origin == mail::PRIVACY_LINK.name
-            && message.body.contains(mail::PRIVACY_URL)
-        {
+        } else if origin == mail::PRIVACY_LINK.name && message.body.contains(mail::PRIVACY_URL) {
             let url = mint_link(state, message.application_id, Link::SignIn).await?;
             message.body.replace(mail::PRIVACY_URL, &url)
+        } else if origin == mail::EMAIL_CHANGE.name && message.body.contains(mail::EMAIL_CHANGE_URL)
+        {
+            let url = mint_link(state, message.id, Link::EmailChange).await?;
+            message.body.replace(mail::EMAIL_CHANGE_URL, &url)
         } else {
             message.body.clone()
         };
+        let lifts_restriction = (origin == mail::RESTRICTION_LIFTED.name)
+            .then_some((message.application_id, message.created_at));
         let mail = Outgoing {
             id: message.id,
             message_id: &message.message_id,
             to_name: &to.full_name,
-            to_address: &to.email,
+            to_address: &to_address,
             subject: &message.subject,
             body: &body,
             date: message.created_at,
         };
         let attempts = u32::try_from(row.attempts).unwrap_or(0) + 1;
         let outcome = match self.mailer.send(&self.from, &mail).await {
-            Ok(()) => Outcome::Sent { at: state.now() },
+            Ok(()) => Outcome::Sent {
+                at: state.now(),
+                lifts_restriction,
+            },
             Err(SendError::Transient(error)) if attempts < self.settings.max_attempts => {
                 Outcome::Retry {
                     at: state.now() + self.backoff(attempts),
@@ -224,15 +242,14 @@ enum Link {
     Consent,
     /// The privacy pages' sign-in.
     SignIn,
+    /// The confirmation of a new address (keyed by the mail's id).
+    EmailChange,
 }
 
 /// Makes the link of a mail being sent: the token goes into the mail, only
-/// its hash into the database.
-async fn mint_link(
-    state: &Services,
-    application_id: uuid::Uuid,
-    link: Link,
-) -> anyhow::Result<String> {
+/// its hash into the database. `id` is the mail's application, or for an
+/// email change the mail itself.
+async fn mint_link(state: &Services, id: uuid::Uuid, link: Link) -> anyhow::Result<String> {
     let token = random_token();
     let token_hash = hash_secret(&token);
     let settings = &state.settings;
@@ -242,7 +259,7 @@ async fn mint_link(
             let expires_at = state.now() + settings.consent.link_ttl.0;
             let unit = CreateLink {
                 token_hash,
-                application_id,
+                application_id: id,
                 expires_at,
             };
             state.writer.run(unit).await?;
@@ -252,11 +269,20 @@ async fn mint_link(
             let expires_at = state.now() + settings.privacy.link_ttl.0;
             let unit = crate::privacy::session::CreateLink {
                 token_hash,
-                application_id,
+                application_id: id,
                 expires_at,
             };
             state.writer.run(unit).await?;
             Ok(format!("{base}/privacy/verify/{token}"))
+        }
+        Link::EmailChange => {
+            let unit = crate::privacy::email::ArmEmailChange {
+                message_id: id,
+                token_hash,
+                ttl: settings.privacy.link_ttl.0,
+            };
+            state.writer.run(unit).await?;
+            Ok(format!("{base}/privacy/email/{token}"))
         }
     }
 }

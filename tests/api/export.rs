@@ -65,7 +65,7 @@ fn entries(archive: &[u8]) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-fn assert_valid(data: &Value) {
+pub(crate) fn assert_valid(data: &Value) {
     let schema: Value =
         serde_json::from_str(include_str!("../../openapi/data-export.schema.json")).unwrap();
     jsonschema::meta::validate(&schema).expect("a valid draft 2020-12 schema");
@@ -138,7 +138,7 @@ async fn seed(app: &TestApp) -> Seeded {
             Method::PUT,
             &app.admin_key,
             &hold,
-            &json!({ "reason": "Pending lawsuit" }),
+            &json!({ "reason": "Pending lawsuit", "category": "litigation", "confidential": true }),
         )
         .await;
     assert_eq!(held.status(), 200);
@@ -262,10 +262,16 @@ async fn an_export_holds_every_row_and_file_of_the_candidate_and_nothing_of_anyo
     assert_eq!(second["job"]["country"], "DE");
     assert_eq!(second["contact"]["email"], "ada@example.com");
     assert_eq!(second["retention"]["held"], true);
-    assert!(second["retention"]["legal_hold"]["placed_at"].is_string());
-    assert!(
-        second["retention"]["legal_hold"].get("reason").is_none(),
-        "a hold's reason is not the candidate's to read"
+    let hold = &second["retention"]["legal_hold"];
+    assert!(hold["placed_at"].is_string(), "{hold}");
+    assert_eq!(
+        hold["category"], "litigation",
+        "the kind of hold is theirs to know"
+    );
+    assert_eq!(
+        hold["reason"],
+        Value::Null,
+        "a confidential hold's reason is not the candidate's to read"
     );
 
     // Every file once, byte for byte, under a path of ids; no sent name anywhere.
@@ -297,6 +303,7 @@ async fn an_export_holds_every_row_and_file_of_the_candidate_and_nothing_of_anyo
     let raw = String::from_utf8_lossy(&archive);
     for absent in [
         "Grace",
+        "Pending lawsuit",
         "grace@example.com",
         "+1 555 0100",
         seeded.other.as_str(),

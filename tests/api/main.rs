@@ -24,6 +24,7 @@ mod privacy;
 mod purge;
 mod reads;
 mod retention;
+mod rights;
 mod smtp_sink;
 mod stats;
 mod subject_requests;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{ACTOR, ApplicationForm, TestApp, spawn_app, spawn_app_with},
-    smtp_sink::{SmtpSink, free_port},
+    smtp_sink::{SmtpSink, free_port, spawn_app_with_relay},
 };
 
 async fn application(app: &TestApp, email: &str) -> String {
@@ -145,16 +145,7 @@ async fn every_application_is_acknowledged_once_unless_configured_off() {
 #[tokio::test]
 async fn mail_waits_out_an_smtp_outage_and_is_delivered_exactly_once() {
     let port = free_port();
-    let smtp_url = format!("smtp://127.0.0.1:{port}");
-    let app = spawn_app_with(&[
-        ("mail.transport", "smtp"),
-        ("mail.smtp_url", &smtp_url),
-        ("mail.timeout", "2s"),
-        ("mail.retry_initial", "1s"),
-        ("mail.retry_max", "1s"),
-        ("mail.poll_interval", "1s"),
-    ])
-    .await;
+    let app = spawn_app_with_relay(port).await;
     let id = application(&app, "outage@example.com").await;
     let sent: Value = send(
         &app,

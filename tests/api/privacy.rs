@@ -13,7 +13,7 @@ const LINK: &str = "privacy_link";
 
 /// A browser that keeps no cookies and follows no redirects, so that each
 /// test sees exactly what the service answered.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -51,17 +51,23 @@ pub(crate) async fn link_in_mail(app: &TestApp, application_id: &str, nth: usize
         .await
         .replace("=\r\n", "")
         .replace("=\n", "");
-    let start = mail.find("/privacy/verify/").expect("a link") + "/privacy/verify/".len();
+    app.url(&link_after(&mail, "/privacy/verify/"))
+}
+
+/// The link in a mail whose path starts with `prefix`, without its query:
+/// a token of 256 bits.
+pub(crate) fn link_after(mail: &str, prefix: &str) -> String {
+    let start = mail.find(prefix).expect("a link") + prefix.len();
     let token: String = mail[start..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect();
     assert_eq!(token.len(), 43, "256 bits, base64url: {token}");
-    app.url(&format!("/privacy/verify/{token}"))
+    format!("{prefix}{token}")
 }
 
 /// Redeems a link: the session cookie, as `name=value`.
-async fn redeem(link: &str) -> Option<String> {
+pub(crate) async fn redeem(link: &str) -> Option<String> {
     let shown = browser().get(link).send().await.unwrap();
     if shown.status() != StatusCode::OK {
         return None;
@@ -83,14 +89,19 @@ async fn redeem(link: &str) -> Option<String> {
     Some(cookie.split(';').next().unwrap().to_owned())
 }
 
-async fn sign_in(app: &TestApp, email: &str, application_id: &str, nth: usize) -> String {
+pub(crate) async fn sign_in(
+    app: &TestApp,
+    email: &str,
+    application_id: &str,
+    nth: usize,
+) -> String {
     let (status, _) = ask_for_link(app, email, "en").await;
     assert_eq!(status, StatusCode::OK);
     let link = link_in_mail(app, application_id, nth).await;
     redeem(&link).await.expect("a fresh link starts a session")
 }
 
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
     let response = browser()
         .get(app.url(path))
         .header(header::COOKIE, cookie)
@@ -100,7 +111,7 @@ async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
     (response.status(), response.text().await.unwrap())
 }
 
-async fn press(app: &TestApp, cookie: &str, action: &str) -> reqwest::Response {
+pub(crate) async fn press(app: &TestApp, cookie: &str, action: &str) -> reqwest::Response {
     browser()
         .post(app.url(&format!("/privacy/me/{action}")))
         .header(header::COOKIE, cookie)
@@ -111,7 +122,7 @@ async fn press(app: &TestApp, cookie: &str, action: &str) -> reqwest::Response {
         .unwrap()
 }
 
-async fn apply(app: &TestApp, job: &str, email: &str) -> String {
+pub(crate) async fn apply(app: &TestApp, job: &str, email: &str) -> String {
     app.submit_ok(ApplicationForm::new(job, email)).await["id"]
         .as_str()
         .unwrap()
@@ -560,7 +571,7 @@ async fn forms_from_other_sites_and_floods_are_refused() {
     app.stop().await;
 }
 
-async fn post_form(
+pub(crate) async fn post_form(
     app: &TestApp,
     cookie: &str,
     path: &str,
@@ -733,7 +744,7 @@ async fn the_acknowledgment_is_in_the_language_applied_in_and_links_the_privacy_
 }
 
 /// The names and `data.json` of a ZIP archive.
-fn read_archive(bytes: &[u8]) -> (Vec<String>, Value) {
+pub(crate) fn read_archive(bytes: &[u8]) -> (Vec<String>, Value) {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let names = archive
         .file_names()

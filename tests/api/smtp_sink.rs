@@ -14,6 +14,21 @@ pub struct SmtpSink {
     server: JoinHandle<()>,
 }
 
+/// A service whose relay is the SMTP server on `port` of 127.0.0.1 (up or
+/// not), retrying every second.
+pub async fn spawn_app_with_relay(port: u16) -> crate::helpers::TestApp {
+    let smtp_url = format!("smtp://127.0.0.1:{port}");
+    crate::helpers::spawn_app_with(&[
+        ("mail.transport", "smtp"),
+        ("mail.smtp_url", &smtp_url),
+        ("mail.timeout", "2s"),
+        ("mail.retry_initial", "1s"),
+        ("mail.retry_max", "1s"),
+        ("mail.poll_interval", "1s"),
+    ])
+    .await
+}
+
 /// A free port on 127.0.0.1 with nothing listening (yet).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -430,6 +430,63 @@ async fn a_deadline_is_extended_once_before_it_passes_and_the_candidate_is_told_
 }
 
 #[tokio::test]
+async fn the_extension_mail_speaks_the_language_the_candidate_applied_in() {
+    let app = spawn_app().await;
+    let job = app.create_job("DE").await;
+    let form = ApplicationForm::new(&job, "erweitert@example.com")
+        .set("full_name", "Grace Hopper")
+        .set("locale", "de-AT");
+    let application_id = app.submit_ok(form).await["id"].as_str().unwrap().to_owned();
+    let request = recorded(&app, "access", "erweitert@example.com").await;
+    let reason = "Ihre Daten liegen in drei Büros.";
+    let response = patch(
+        &app,
+        &request["id"],
+        json!({ "extend_months": 1, "extension_reason": reason }),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let until = time(&request["due_at"])
+        .checked_add_months(Months::new(1))
+        .unwrap();
+    let messages = app
+        .messages_until(&application_id, |m| {
+            m.iter()
+                .any(|m| m["origin"] == "subject_request_extended" && m["status"] == "sent")
+        })
+        .await;
+    let mail = messages
+        .iter()
+        .find(|m| m["origin"] == "subject_request_extended")
+        .unwrap();
+    assert!(
+        mail["subject"].as_str().unwrap().contains("mehr Zeit"),
+        "{mail}"
+    );
+    let body = mail["body"].as_str().unwrap();
+    assert!(body.contains("Guten Tag Grace Hopper"), "{body}");
+    assert!(body.contains(reason), "{body}");
+    // The date as Germans write it: "4. Januar 2027".
+    let month = [
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ][until.format("%m").to_string().parse::<usize>().unwrap() - 1];
+    let date = format!("{}. {month} {}", until.format("%-d"), until.format("%Y"));
+    assert!(body.contains(&date), "{date} in {body}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_refusal_needs_its_reason_and_an_answered_request_never_changes() {
     let app = spawn_app().await;
     let refused = recorded(&app, "objection", "final@example.com").await;

@@ -23,7 +23,7 @@ use crate::{
         sniff::{DocumentKind, FileType},
         status::ApplicationStatus,
     },
-    retention::policy::ConsentKind,
+    retention::{holds::HoldCategory, policy::ConsentKind},
     store::{entity::document, interviews::InterviewPlan},
 };
 
@@ -103,12 +103,15 @@ pub struct RetentionView {
     pub legal_hold: Option<LegalHold>,
 }
 
-/// That a legal hold exists and until when; never its reason, which may
-/// name proceedings the employer must keep confidential.
+/// That a legal hold exists, of what kind and until when; its reason only
+/// when the employer did not mark it confidential.
 #[derive(Serialize)]
 pub struct LegalHold {
     pub placed_at: DateTime<Utc>,
     pub until: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "as_text")]
+    pub category: HoldCategory,
+    pub reason: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -273,6 +276,8 @@ impl RetentionView {
             legal_hold: rows.legal_hold.as_ref().map(|hold| LegalHold {
                 placed_at: hold.placed_at,
                 until: hold.until,
+                category: hold.category,
+                reason: (!hold.confidential).then(|| hold.reason.clone()),
             }),
         }
     }

@@ -211,6 +211,13 @@ fn application_section(out: &mut String, application: &Application, lang: Lang) 
     } else if let Some(delete_after) = application.retention.delete_after {
         row(out, w.deleted_on, &lang.date(delete_after));
     }
+    if let Some(hold) = &application.retention.legal_hold {
+        let t = crate::pages::text::Texts::of(lang);
+        row(out, t.hold_kind, t.hold_kind_of(hold.category));
+        if let Some(reason) = &hold.reason {
+            row(out, t.hold_reason, &escape(reason));
+        }
+    }
     let contact = &application.contact;
     row(out, w.name, &escape(&contact.full_name));
     row(out, w.email, &escape(&contact.email));

@@ -8,6 +8,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub application_id: Uuid,
     pub reason: String,
+    pub category: crate::retention::holds::HoldCategory,
+    /// The candidate is told the category, never a confidential reason.
+    pub confidential: bool,
     pub until: Option<DateTimeUtc>,
     pub api_key_id: Option<Uuid>,
     pub actor: Option<String>,

@@ -16,6 +16,7 @@ pub mod note;
 pub mod oauth_import;
 pub mod oauth_state;
 pub mod outbox;
+pub mod privacy_email_change;
 pub mod privacy_link;
 pub mod privacy_session;
 pub mod privacy_sign_in;
