@@ -12,8 +12,12 @@ use std::{
 };
 
 use applicant_vault::{
-    domain::keys::{hash_secret, random_token},
+    domain::{
+        keys::{hash_secret, random_token},
+        lang::Lang,
+    },
     edge::server::{ConnectionLimits, serve},
+    pages::text::Texts,
     retention::links::CreateLink,
 };
 use reqwest::Method;
@@ -46,6 +50,7 @@ struct Browser {
     session: String,
     http: reqwest::Client,
     _profile: tempfile::TempDir,
+    downloads: tempfile::TempDir,
 }
 
 impl Browser {
@@ -73,6 +78,7 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let profile = tempfile::tempdir().unwrap();
+        let downloads = tempfile::tempdir().unwrap();
         let options = json!({
             "binary": CHROMIUM,
             "args": [
@@ -82,6 +88,10 @@ impl Browser {
                 format!("--user-data-dir={}", profile.path().display()),
             ],
             "mobileEmulation": { "deviceMetrics": { "width": 375, "height": 812, "pixelRatio": 2.0 } },
+            "prefs": {
+                "download.default_directory": downloads.path().display().to_string(),
+                "download.prompt_for_download": false,
+            },
         });
         let created: Value = http
             .post(format!("{base}/session"))
@@ -104,7 +114,27 @@ impl Browser {
             session: format!("{base}/session/{id}"),
             http,
             _profile: profile,
+            downloads,
         }
+    }
+
+    /// The ZIP file the browser downloads next (it is taken away, so that
+    /// the one after is the next download); waits up to twenty seconds.
+    async fn downloaded_zip(&self) -> Vec<u8> {
+        for _ in 0..200 {
+            let done = std::fs::read_dir(self.downloads.path())
+                .unwrap()
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .find(|path| path.extension().is_some_and(|e| e == "zip"));
+            if let Some(path) = done {
+                let bytes = std::fs::read(&path).unwrap();
+                std::fs::remove_file(&path).unwrap();
+                return bytes;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no download arrived");
     }
 
     async fn command(&self, method: Method, path: &str, body: Option<Value>) -> Value {
@@ -526,74 +556,134 @@ async fn the_example_careers_page_submits_an_application_from_its_origin_only() 
 /// The privacy pages on a 375 px phone, in German from the browser's
 /// preference: ask for a link, open it, confirm, restrict, then erase
 /// everything, pressing the buttons as a person does. No script anywhere.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_candidate_signs_in_restricts_and_erases_on_the_privacy_pages_on_a_phone() {
-    if !browser_or_skip("privacy pages") {
-        return;
-    }
-    let app = spawn_app_with(&[]).await;
-    let job = app.create_job("DE").await;
+/// One candidate's rights in one language, from asking for a link to
+/// erasing everything: correct, download, object, restrict, erase.
+async fn every_right_in(browser: &Browser, app: &TestApp, job: &str, lang: Lang, heading: &str) {
+    let t = Texts::of(lang);
+    let email = format!("ada.{lang}@example.com");
+    let cv = pdf(30_000, 4);
     let id = app
-        .submit_ok(ApplicationForm::new(&job, "ada@example.com").set("locale", "de-AT"))
+        .submit_ok(
+            ApplicationForm::new(job, &email)
+                .set("locale", &format!("{lang}-BE"))
+                .file("cv", cv.clone(), "cv.pdf"),
+        )
         .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let browser = Browser::start().await;
-    browser.goto(&app.url("/privacy/requests?lang=de")).await;
     browser
-        .wait_for_text("h1", "Ihre Daten einsehen und verwalten")
+        .goto(&app.url(&format!("/privacy/requests?lang={lang}")))
         .await;
+    browser.wait_for_text("h1", heading).await;
     assert_eq!(
         browser.script("return document.documentElement.lang").await,
-        "de"
+        lang.as_str()
     );
     assert_eq!(browser.script("return document.scripts.length").await, 0);
     let fits = browser
         .script("return document.documentElement.scrollWidth <= window.innerWidth")
         .await;
     assert_eq!(fits, true, "no horizontal scroll at 375 px");
-    let email = browser.find("input[type=email]").await;
-    browser.type_into(&email, "ada@example.com").await;
+    let field = browser.find("input[type=email]").await;
+    browser.type_into(&field, &email).await;
     let send = browser.find("form button[type=submit]").await;
     browser.press(&send).await;
-    browser
-        .wait_for_text("h1", "Sehen Sie in Ihre E-Mails")
-        .await;
+    browser.wait_for_text("h1", t.sent_title).await;
 
-    let link = crate::privacy::link_in_mail(&app, &id, 1).await;
-    browser.goto(&format!("{link}?lang=de")).await;
+    let link = crate::privacy::link_in_mail(app, &id, 1).await;
+    browser.goto(&format!("{link}?lang={lang}")).await;
     let open = browser.find("form button[type=submit]").await;
     browser.press(&open).await;
-    browser.wait_for_text("h1", "Ihre Daten").await;
+    browser.wait_for_text("h1", t.me_title).await;
+    let fits = browser
+        .script("return document.documentElement.scrollWidth <= window.innerWidth")
+        .await;
+    assert_eq!(fits, true, "the data page fits a phone too");
+
+    // Correct the name.
+    let name = browser.find("input[name=full_name]").await;
+    browser.clear(&name).await;
+    browser.type_into(&name, "Ada King").await;
+    let save = browser
+        .find("form[action='/privacy/me/correct'] button")
+        .await;
+    browser.press(&save).await;
+    browser.wait_for_text("p.notice", t.done_corrected).await;
+    let read = app
+        .get_json(&app.admin_key, &format!("/v1/applications/{id}"))
+        .await;
+    assert_eq!(read["full_name"], "Ada King", "{read}");
+
+    // Download everything: the archive lands in the browser's downloads.
+    let download = browser.find("a[href^='/privacy/me/export']").await;
+    browser.press(&download).await;
+    let archive = browser.downloaded_zip().await;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).expect("a ZIP");
+    let data: Value = serde_json::from_reader(zip.by_name("data.json").unwrap()).unwrap();
+    assert_eq!(data["applications"][0]["id"], id.as_str());
+    assert_eq!(data["applications"][0]["contact"]["full_name"], "Ada King");
+    let summary = std::io::read_to_string(zip.by_name("summary.html").unwrap()).unwrap();
+    assert!(summary.contains(&format!("lang=\"{lang}\"")), "{summary}");
+    let file = (0..zip.len())
+        .map(|i| zip.by_index(i).unwrap().name().unwrap().into_owned())
+        .find(|n| n.starts_with("files/"))
+        .expect("the CV");
+    let mut sent = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name(&file).unwrap(), &mut sent).unwrap();
+    assert_eq!(sent, cv, "the CV byte for byte");
+
+    // Object to the talent pool, then restrict processing.
+    let object = browser
+        .find("form[action='/privacy/me/object'] button")
+        .await;
+    browser.press(&object).await;
+    browser.wait_for_text("p.notice", t.done_objected).await;
     let restrict = browser
         .find("form[action='/privacy/me/restrict'] button")
         .await;
     browser.press(&restrict).await;
-    browser
-        .wait_for_text(
-            "p.notice",
-            "Die Verarbeitung Ihrer Daten ist jetzt eingeschränkt.",
-        )
-        .await;
+    browser.wait_for_text("p.notice", t.done_restricted).await;
     let read = app
         .get_json(&app.admin_key, &format!("/v1/applications/{id}"))
         .await;
     assert!(read["restricted_at"].is_string(), "{read}");
 
+    // Erase everything, behind a confirmation.
     let erase = browser.find("a.danger").await;
     browser.press(&erase).await;
     let confirm = browser.find("button.danger").await;
     browser.press(&confirm).await;
-    browser
-        .wait_for_text("h1", "Ihre Daten sind gelöscht")
+    browser.wait_for_text("h1", t.erased_title).await;
+    let gone = app
+        .get(&app.admin_key, &format!("/v1/applications/{id}"))
         .await;
-    assert_eq!(app.count_rows("applications").await, 0);
+    assert_eq!(gone.status(), 404);
     // The session went with the data.
-    browser.goto(&app.url("/privacy/me?lang=de")).await;
     browser
-        .wait_for_text("h1", "Ihre Sitzung ist beendet")
+        .goto(&app.url(&format!("/privacy/me?lang={lang}")))
         .await;
+    browser.wait_for_text("h1", t.expired_title).await;
+}
+
+/// Each language: a candidate exercises every right alone, on a phone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_candidate_exercises_every_right_on_the_privacy_pages_in_each_language() {
+    if !browser_or_skip("privacy pages") {
+        return;
+    }
+    let app = spawn_app_with(&[]).await;
+    let job = app.create_job("BE").await;
+    let browser = Browser::start().await;
+    for (lang, heading) in [
+        (Lang::De, "Ihre Daten einsehen und verwalten"),
+        (Lang::En, "See and manage your data"),
+        (Lang::Nl, "Uw gegevens inzien en beheren"),
+        (Lang::Fr, "Consulter et gérer vos données"),
+    ] {
+        every_right_in(&browser, &app, &job, lang, heading).await;
+    }
+    assert_eq!(app.count_rows("applications").await, 0);
     browser.quit().await;
     app.stop().await;
 }
