@@ -155,6 +155,22 @@ impl Server {
         memory_kib(&self.pid.to_string(), "VmHWM")
     }
 
+    /// The process's resident set size now (`VmRSS`) in KiB.
+    pub fn rss_kib(&self) -> Result<u64> {
+        memory_kib(&self.pid.to_string(), "VmRSS")
+    }
+
+    /// Makes the process's `VmHWM` start again from its current RSS
+    /// (Linux 4.0 and later), so that a peak measures one phase.
+    pub fn reset_peak_rss(&self) -> Result<()> {
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid), "5").context("resetting VmHWM")
+    }
+
+    /// The server's data folder (its database, objects and mail).
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Sends SIGTERM, waits a little, then kills; removes the data folder.
     pub async fn stop(mut self) -> Result<()> {
         let term = Command::new("kill")

@@ -1,41 +1,33 @@
-//! Data-export benchmark: one candidate with 20 applications whose CVs and
-//! pictures total 200 MiB, exported as the ZIP a candidate downloads,
-//! against `cat` of the same files into /dev/null, in the same run and on
-//! the same warm page cache. The export runs in this process through the
-//! library (no HTTP route serves exports on this branch), so the peak RSS
-//! reported is this process's (`VmHWM`, reset after seeding).
+//! Data-export benchmark over HTTP: the service binary holds one candidate
+//! with 20 applications whose CVs and pictures total 200 MiB, uploaded
+//! through its intake; an admin downloads the candidate's archive for a
+//! request received by letter (`GET /v1/subject-requests/{id}/export`),
+//! against `cat` of the stored files into /dev/null, in the same run and
+//! on the same warm page cache. The peak RSS reported is the server's
+//! (`VmHWM` of its process, reset after seeding).
 
 use std::{
     path::{Path, PathBuf},
     process::{ExitCode, Stdio},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
-use anyhow::{Context, Result, ensure};
-use applicant_vault::{
-    blobs::Blobs,
-    clock::Clock,
-    config::Settings,
-    domain::{
-        lang::Lang,
-        sniff::DocumentKind,
-        status::{ApplicationStatus, JobStatus},
-    },
-    privacy::export::export,
-    services::Services,
-    store::entity::{application, candidate, document, job},
+use anyhow::{Context, Result, bail, ensure};
+use applicant_vault_bench::{
+    load::create_job,
+    server::{Server, service_binary, target_dir},
 };
-use applicant_vault_bench::server::{memory_kib, target_dir};
 use bytes::{Bytes, BytesMut};
-use chrono::Utc;
 use clap::Parser;
-use futures_util::StreamExt;
-use sea_orm::{ActiveValue::Set, EntityTrait};
-use sha2::{Digest, Sha256};
+use reqwest::{
+    StatusCode,
+    multipart::{Form, Part},
+};
+use serde_json::{Value, json};
 use tokio::process::Command;
-use uuid::Uuid;
 
 const MIB: usize = 1024 * 1024;
+const EMAIL: &str = "bench.candidate@example.test";
 
 #[derive(Parser)]
 #[command(version)]
@@ -54,149 +46,89 @@ struct Args {
     work_dir: Option<PathBuf>,
 }
 
-/// What was seeded: the candidate and the files' paths on disk.
-struct Seeded {
-    candidate_id: Uuid,
-    files: Vec<PathBuf>,
-    bytes: u64,
-}
-
-fn settings(dir: &Path) -> Result<Settings> {
-    let env = [
-        (
-            "APPLICANT_VAULT__DATABASE__URL",
-            format!("sqlite://{}/vault.db?mode=rwc", dir.display()),
-        ),
-        (
-            "APPLICANT_VAULT__STORAGE__URL",
-            format!("file://{}/objects", dir.display()),
-        ),
-        (
-            "APPLICANT_VAULT__MAIL__DIR",
-            format!("{}/mail", dir.display()),
-        ),
-    ];
-    Settings::from_layers(None, env.map(|(k, v)| (k.to_owned(), v)))
-}
-
-/// A file of exactly `size` bytes that starts like a `kind` of its type.
-fn synthetic(kind: DocumentKind, size: usize) -> Bytes {
+/// A file of exactly `size` bytes that starts like a PDF, or like a PNG.
+fn synthetic(picture: bool, size: usize) -> Bytes {
     let pdf = applicant_vault_bench::pdf::synthetic_pdf(size);
-    match kind {
-        DocumentKind::Cv => pdf,
-        DocumentKind::Picture => {
-            let mut png = BytesMut::from(&b"\x89PNG\r\n\x1A\n"[..]);
-            png.extend_from_slice(&pdf[png.len()..]);
-            png.freeze()
-        }
+    if !picture {
+        return pdf;
     }
+    let mut png = BytesMut::from(&b"\x89PNG\r\n\x1A\n"[..]);
+    png.extend_from_slice(&pdf[png.len()..]);
+    png.freeze()
 }
 
-/// One job, one candidate, `applications` applications with a CV and a
-/// picture each, written the way intake stores them (rows, random object keys).
-async fn seed(services: &Services, folder: &Path, args: &Args) -> Result<Seeded> {
-    let now = Utc::now();
+/// Uploads `applications` applications of one person through the intake,
+/// then records their access request received by letter: its id.
+async fn seed(http: &reqwest::Client, server: &Server, args: &Args) -> Result<String> {
+    let job_id = create_job(http, server).await?;
     let per_application = args.total_mib * MIB / args.applications;
-    let cv_size = per_application * 7 / 10;
-    let files = [
-        (
-            DocumentKind::Cv,
-            "application/pdf",
-            synthetic(DocumentKind::Cv, cv_size),
-        ),
-        (
-            DocumentKind::Picture,
-            "image/png",
-            synthetic(DocumentKind::Picture, per_application - cv_size),
-        ),
-    ];
-    let digests: Vec<String> = files
-        .iter()
-        .map(|(_, _, bytes)| hex::encode(Sha256::digest(bytes)))
-        .collect();
-    let db = &services.db;
-    let job_id = Uuid::now_v7();
-    job::Entity::insert(job::ActiveModel {
-        id: Set(job_id),
-        title: Set("Benchmark engineer".into()),
-        country: Set("NL".into()),
-        department: Set(None),
-        location: Set(None),
-        status: Set(JobStatus::Open),
-        closed_at: Set(None),
-        indeed_job_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec(db)
-    .await?;
-    let candidate_id = Uuid::now_v7();
-    let email = "bench.candidate@example.test".to_owned();
-    candidate::Entity::insert(candidate::ActiveModel {
-        id: Set(candidate_id),
-        email_normalised: Set(email.clone()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        stats_month: Set(None),
-    })
-    .exec(db)
-    .await?;
-    let mut seeded = Seeded {
-        candidate_id,
-        files: Vec::new(),
-        bytes: 0,
-    };
-    for _ in 0..args.applications {
-        let application_id = Uuid::now_v7();
-        application::Entity::insert(application::ActiveModel {
-            id: Set(application_id),
-            job_id: Set(job_id),
-            candidate_id: Set(candidate_id),
-            status: Set(ApplicationStatus::Screening),
-            full_name: Set("Bench Candidate".into()),
-            email: Set(email.clone()),
-            phone: Set(Some("+31 20 000 0000".into())),
-            cover_letter: Set(Some("I would like to benchmark exports.".into())),
-            linkedin_url: Set(None),
-            indeed_url: Set(None),
-            source: Set(Some("bench".into())),
-            stats_source: Set(None),
-            privacy_notice_version: Set("2026-01".into()),
-            talent_pool_consent: Set(false),
-            provenance: Set(None),
-            decided_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            purge_after: Set(Some(now + services.policy.after_inactivity)),
-            reminded_for: Set(None),
-            retention_policy: Set(Some(services.policy.fingerprint())),
-            locale: Set(None),
-            restricted_at: Set(None),
-        })
-        .exec(db)
-        .await?;
-        for ((kind, content_type, bytes), sha256) in files.iter().zip(&digests) {
-            let key = Blobs::new_document_key();
-            let path = folder.join(&key);
-            std::fs::create_dir_all(path.parent().context("a key has folders")?)?;
-            std::fs::write(&path, bytes)?;
-            document::Entity::insert(document::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                application_id: Set(application_id),
-                kind: Set(*kind),
-                content_type: Set((*content_type).into()),
-                size: Set(bytes.len() as i64),
-                sha256: Set(sha256.clone()),
-                object_key: Set(key),
-                created_at: Set(now),
-            })
-            .exec(db)
-            .await?;
-            seeded.files.push(path);
-            seeded.bytes += bytes.len() as u64;
+    let cv = synthetic(false, per_application * 7 / 10);
+    let picture = synthetic(true, per_application - cv.len());
+    for n in 0..args.applications {
+        let part = |bytes: &Bytes, name: &'static str, media_type: &str| {
+            Part::stream(bytes.clone())
+                .file_name(name)
+                .mime_str(media_type)
+        };
+        let form = Form::new()
+            .text("job_id", job_id.clone())
+            .text("full_name", "Bench Candidate")
+            .text("email", EMAIL)
+            .text("privacy_notice_version", "2026-01")
+            .part("cv", part(&cv, "cv.pdf", "application/pdf")?)
+            .part("picture", part(&picture, "me.png", "image/png")?);
+        let answer = http
+            .post(format!("{}/v1/applications", server.base_url))
+            .bearer_auth(&server.api_key)
+            .multipart(form)
+            .timeout(Duration::from_secs(120))
+            .send()
+            .await
+            .with_context(|| format!("uploading application {n}"))?;
+        if answer.status() != StatusCode::CREATED {
+            bail!(
+                "POST /v1/applications answered {}: {}",
+                answer.status(),
+                answer.text().await.unwrap_or_default()
+            );
         }
     }
-    Ok(seeded)
+    let answer = http
+        .post(format!("{}/v1/subject-requests", server.base_url))
+        .bearer_auth(&server.api_key)
+        .json(
+            &json!({ "channel": "letter", "kind": "access", "email": EMAIL,
+                       "identity_evidence": "Signed letter" }),
+        )
+        .send()
+        .await?;
+    ensure!(
+        answer.status() == StatusCode::CREATED,
+        "POST /v1/subject-requests answered {}",
+        answer.status()
+    );
+    let request: Value = answer.json().await?;
+    request["id"]
+        .as_str()
+        .map(str::to_owned)
+        .context("a request id")
+}
+
+/// Every file under `folder`: the objects the service stored.
+fn files_under(folder: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut folders = vec![folder.to_owned()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                folders.push(entry.path());
+            } else {
+                files.push(entry.path());
+            }
+        }
+    }
+    Ok(files)
 }
 
 /// `cat` of every file into /dev/null: seconds.
@@ -211,17 +143,26 @@ async fn cat(files: &[PathBuf]) -> Result<f64> {
     Ok(started.elapsed().as_secs_f64())
 }
 
-/// The whole export, read from the body the HTTP layer would send and
-/// dropped: seconds and archive bytes.
-async fn export_once(services: &Services, candidate_id: Uuid) -> Result<(f64, u64)> {
+/// One download of the archive, read as it streams and dropped: seconds
+/// and archive bytes.
+async fn export_once(http: &reqwest::Client, server: &Server, request: &str) -> Result<(f64, u64)> {
     let started = Instant::now();
-    let mut body = export(services, candidate_id, Lang::En)
-        .await?
-        .into_body()
-        .into_bytes_stream();
-    let mut bytes = 0;
-    while let Some(chunk) = body.next().await {
-        bytes += chunk?.len() as u64;
+    let answer = http
+        .get(format!(
+            "{}/v1/subject-requests/{request}/export",
+            server.base_url
+        ))
+        .bearer_auth(&server.api_key)
+        .send()
+        .await?;
+    ensure!(
+        answer.status() == StatusCode::OK,
+        "the export answered {}",
+        answer.status()
+    );
+    let (mut answer, mut bytes) = (answer, 0);
+    while let Some(chunk) = answer.chunk().await? {
+        bytes += chunk.len() as u64;
     }
     Ok((started.elapsed().as_secs_f64(), bytes))
 }
@@ -231,11 +172,6 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// Makes `VmHWM` start again from the current RSS (Linux 4.0 and later).
-fn reset_peak_rss() -> Result<()> {
-    std::fs::write("/proc/self/clear_refs", "5").context("resetting VmHWM")
-}
-
 struct Measured {
     bytes: u64,
     archive_bytes: u64,
@@ -243,6 +179,51 @@ struct Measured {
     export: f64,
     rss_before_kib: u64,
     peak_kib: u64,
+}
+
+async fn measure(http: &reqwest::Client, server: &Server, args: &Args) -> Result<Measured> {
+    eprintln!(
+        "uploading {} applications, {} MiB of files",
+        args.applications, args.total_mib
+    );
+    let request = seed(http, server, args).await?;
+    let files = files_under(&server.data_dir().join("objects"))?;
+    ensure!(
+        files.len() == 2 * args.applications,
+        "{} files stored, not {}",
+        files.len(),
+        2 * args.applications
+    );
+    let bytes = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()))
+        .sum::<std::io::Result<u64>>()?;
+    Command::new("sync").status().await?;
+    // Both sides read from the page cache, warmed by one untimed read.
+    cat(&files).await?;
+    server.reset_peak_rss()?;
+    let rss_before_kib = server.rss_kib()?;
+    let (mut cats, mut exports, mut archive_bytes) = (Vec::new(), Vec::new(), 0);
+    for round in 1..=args.rounds {
+        eprintln!("round {round} of {}", args.rounds);
+        cats.push(cat(&files).await?);
+        let (seconds, size) = export_once(http, server, &request).await?;
+        exports.push(seconds);
+        archive_bytes = size;
+    }
+    let peak_kib = server.peak_rss_kib()?;
+    ensure!(
+        archive_bytes > bytes,
+        "the archive is smaller than its files"
+    );
+    Ok(Measured {
+        bytes,
+        archive_bytes,
+        cat: median(cats),
+        export: median(exports),
+        rss_before_kib,
+        peak_kib,
+    })
 }
 
 async fn main_inner(args: Args) -> Result<Measured> {
@@ -255,41 +236,12 @@ async fn main_inner(args: Args) -> Result<Measured> {
         .clone()
         .unwrap_or_else(|| target_dir().join("bench-tmp"));
     std::fs::create_dir_all(&work_dir)?;
-    let dir = tempfile::Builder::new()
-        .prefix("export-")
-        .tempdir_in(&work_dir)?;
-    let services = Services::connect(settings(dir.path())?, Clock::system()).await?;
-    eprintln!(
-        "seeding {} applications, {} MiB of files",
-        args.applications, args.total_mib
-    );
-    let seeded = seed(&services, &dir.path().join("objects"), &args).await?;
-    Command::new("sync").status().await?;
-    // Both sides read from the page cache, warmed by one untimed read.
-    cat(&seeded.files).await?;
-    reset_peak_rss()?;
-    let rss_before_kib = memory_kib("self", "VmRSS")?;
-    let (mut cats, mut exports, mut archive_bytes) = (Vec::new(), Vec::new(), 0);
-    for round in 1..=args.rounds {
-        eprintln!("round {round} of {}", args.rounds);
-        cats.push(cat(&seeded.files).await?);
-        let (seconds, bytes) = export_once(&services, seeded.candidate_id).await?;
-        exports.push(seconds);
-        archive_bytes = bytes;
-    }
-    let peak_kib = memory_kib("self", "VmHWM")?;
-    ensure!(
-        archive_bytes > seeded.bytes,
-        "the archive is smaller than its files"
-    );
-    Ok(Measured {
-        bytes: seeded.bytes,
-        archive_bytes,
-        cat: median(cats),
-        export: median(exports),
-        rss_before_kib,
-        peak_kib,
-    })
+    let bin = service_binary()?;
+    let http = reqwest::Client::new();
+    let server = Server::start_service(&bin, &work_dir, &http, None).await?;
+    let measured = measure(&http, &server, &args).await;
+    server.stop().await?;
+    measured
 }
 
 #[tokio::main]
@@ -300,7 +252,7 @@ async fn main() -> ExitCode {
         Ok(m) => {
             let mib = |bytes: u64| bytes as f64 / MIB as f64;
             println!(
-                "data export: 1 candidate, {applications} applications, {:.0} MiB of files, archive {:.1} MiB; median of {rounds} rounds",
+                "data export over HTTP: 1 candidate, {applications} applications, {:.0} MiB of files, archive {:.1} MiB; median of {rounds} rounds",
                 mib(m.bytes),
                 mib(m.archive_bytes)
             );
@@ -311,7 +263,7 @@ async fn main() -> ExitCode {
             }
             println!("ratio export/cat (time): {:.2}", m.export / m.cat);
             println!(
-                "peak RSS during the exports: {:.1} MiB ({:.1} MiB before them, +{:.1} MiB)",
+                "server peak RSS during the exports: {:.1} MiB ({:.1} MiB before them, +{:.1} MiB)",
                 m.peak_kib as f64 / 1024.0,
                 m.rss_before_kib as f64 / 1024.0,
                 m.peak_kib.saturating_sub(m.rss_before_kib) as f64 / 1024.0
