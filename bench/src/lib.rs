@@ -4,6 +4,7 @@
 //! generator, statistics and a seeded random generator.
 
 pub mod baseline;
+pub mod cost;
 pub mod generator;
 pub mod load;
 pub mod pdf;

@@ -8,7 +8,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
-use tokio::process::{Child, Command};
+use tokio::{
+    process::{Child, Command},
+    sync::OnceCell,
+};
+
+use crate::cost::{self, SyncCounter, perf_can_count};
+
+/// Whether `perf` counts syncs on this machine, found out once.
+static PERF: OnceCell<bool> = OnceCell::const_new();
 
 /// The first argument that makes `intake-bench` run as the baseline server.
 /// The bench starts the baseline this way rather than through the
@@ -32,9 +40,17 @@ pub struct Server {
     pub base_url: String,
     /// The bearer secret to send (the baseline ignores it).
     pub api_key: String,
+    /// The server, or the `perf stat` that runs it.
     child: Child,
+    /// The server's own process.
     pid: u32,
+    syncs: Option<SyncCounter>,
     dir: TempDir,
+}
+
+/// Where a phase's cost measurement started.
+pub struct CostWindow {
+    ticks: u64,
 }
 
 impl Server {
@@ -49,7 +65,7 @@ impl Server {
             .arg(&listen)
             .arg("--data-dir")
             .arg(dir.path());
-        let server = Self::spawn("baseline", cmd, listen, String::new(), dir)?;
+        let server = Self::spawn("baseline", cmd, listen, String::new(), dir).await?;
         server.wait_healthy(http).await
     }
 
@@ -91,18 +107,25 @@ impl Server {
             .arg("serve")
             .env("APPLICANT_VAULT__SERVER__ADMIN_LISTEN", "");
         configure_env(&mut serve, &env);
-        let server = Self::spawn("service", serve, listen, api_key, dir)?;
+        let server = Self::spawn("service", serve, listen, api_key, dir).await?;
         server.wait_healthy(http).await
     }
 
-    /// Spawns `cmd` with its output going to `server.log` in the data folder.
-    fn spawn(
+    /// Spawns `cmd` with its output going to `server.log` in the data
+    /// folder, under `perf stat` when that can count its syncs.
+    async fn spawn(
         name: &'static str,
-        mut cmd: Command,
+        cmd: Command,
         listen: String,
         api_key: String,
         dir: TempDir,
     ) -> Result<Self> {
+        let counting = *PERF.get_or_init(perf_can_count).await;
+        let mut cmd = if counting {
+            SyncCounter::wrap(&cmd, dir.path()).await?
+        } else {
+            cmd
+        };
         let log = std::fs::File::create(dir.path().join("server.log"))?;
         cmd.stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -111,15 +134,43 @@ impl Server {
         let child = cmd
             .spawn()
             .with_context(|| format!("cannot start the {name} server"))?;
-        let pid = child.id().context("server exited at once")?;
+        let started = child.id().context("server exited at once")?;
+        let (pid, syncs) = if counting {
+            let syncs = SyncCounter::connect(dir.path()).await?;
+            (child_of(started).await?, Some(syncs))
+        } else {
+            (started, None)
+        };
         Ok(Self {
             name,
             base_url: format!("http://{listen}"),
             api_key,
             child,
             pid,
+            syncs,
             dir,
         })
+    }
+
+    /// Starts measuring what the server spends: CPU time, and syncs when
+    /// they are counted.
+    pub async fn start_cost(&mut self) -> Result<CostWindow> {
+        if let Some(syncs) = &mut self.syncs {
+            syncs.enable().await?;
+        }
+        Ok(CostWindow {
+            ticks: cost::cpu_ticks(self.pid)?,
+        })
+    }
+
+    /// The CPU seconds spent since `window` started; stops counting syncs
+    /// (their count comes with [`Server::stop`]).
+    pub async fn end_cost(&mut self, window: CostWindow) -> Result<f64> {
+        let ticks = cost::cpu_ticks(self.pid)?;
+        if let Some(syncs) = &mut self.syncs {
+            syncs.disable().await?;
+        }
+        Ok(cost::cpu_seconds(window.ticks, ticks))
     }
 
     /// Polls `GET /healthz` until it answers 200, the process dies, or the
@@ -172,7 +223,9 @@ impl Server {
     }
 
     /// Sends SIGTERM, waits a little, then kills; removes the data folder.
-    pub async fn stop(mut self) -> Result<()> {
+    /// The syncs counted between [`Server::start_cost`] and
+    /// [`Server::end_cost`], when they were counted.
+    pub async fn stop(mut self) -> Result<Option<u64>> {
         let term = Command::new("kill")
             .arg("-TERM")
             .arg(self.pid.to_string())
@@ -187,9 +240,14 @@ impl Server {
         if !exited {
             self.child.kill().await.ok();
         }
+        let syncs = match &self.syncs {
+            Some(counter) if exited => Some(counter.total()?),
+            _ => None,
+        };
         self.dir
             .close()
-            .context("cannot remove the server's data folder")
+            .context("cannot remove the server's data folder")?;
+        Ok(syncs)
     }
 
     /// The last lines the server wrote, for error messages.
@@ -198,6 +256,20 @@ impl Server {
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
+}
+
+/// The one child of process `parent` (the server `perf stat` started),
+/// once it is there.
+async fn child_of(parent: u32) -> Result<u32> {
+    let path = format!("/proc/{parent}/task/{parent}/children");
+    for _ in 0..100 {
+        let children = std::fs::read_to_string(&path).unwrap_or_default();
+        if let Some(pid) = children.split_whitespace().next() {
+            return pid.parse().context("a pid");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bail!("perf started no server ({path} stayed empty)")
 }
 
 /// Runs `applicant-vault migrate` on `database_url`: the service's own

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use applicant_vault_bench::baseline;
+use applicant_vault_bench::cost::Cost;
 use applicant_vault_bench::load::{self, PhaseResult, Target};
 use applicant_vault_bench::pdf::synthetic_pdf;
 use applicant_vault_bench::report::{Measured, Report};
@@ -132,7 +133,7 @@ impl Bench {
     /// The load phase on a fresh server: warm-up, then the measured requests.
     async fn load(&self, kind: Kind, cv: &Bytes) -> Result<Measured> {
         let a = &self.args;
-        let server = self.start(kind).await?;
+        let mut server = self.start(kind).await?;
         eprintln!(
             "{}: {} warm-up + {} requests from {} clients",
             server.name, a.warmup, a.requests, a.clients
@@ -143,16 +144,31 @@ impl Bench {
             let warmup =
                 load::run_load(&self.http, &target, cv, a.clients, a.warmup, limit).await?;
             warn_if_failed(server.name, "warm-up", &warmup);
+            let window = server.start_cost().await?;
             let phase =
                 load::run_load(&self.http, &target, cv, a.clients, a.requests, limit).await?;
-            Ok(Measured {
-                phase,
-                peak_rss_kib: server.peak_rss_kib()?,
-            })
+            let cpu_seconds = server.end_cost(window).await?;
+            let requests = phase.summary.ok;
+            Ok((
+                Measured {
+                    phase,
+                    peak_rss_kib: server.peak_rss_kib()?,
+                    cost: None,
+                },
+                cpu_seconds,
+                requests,
+            ))
         }
         .await;
-        server.stop().await?;
-        outcome
+        let syncs = server.stop().await?;
+        outcome.map(|(mut measured, cpu_seconds, requests)| {
+            measured.cost = Some(Cost {
+                cpu_seconds,
+                syncs,
+                requests,
+            });
+            measured
+        })
     }
 
     /// The memory scenario on a fresh server: one round of big uploads, all
@@ -171,6 +187,7 @@ impl Bench {
             Ok(Measured {
                 phase,
                 peak_rss_kib: server.peak_rss_kib()?,
+                cost: None,
             })
         }
         .await;
