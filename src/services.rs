@@ -39,6 +39,8 @@ pub struct Services {
     pub intake_hash: HashKey,
     /// What the admin listener's `/metrics` shows.
     pub metrics: Arc<Metrics>,
+    /// The API keys requests were checked against (see `store::key_cache`).
+    pub keys: Arc<crate::store::key_cache::KeyCache>,
 }
 
 /// Whether each dependency is ready.
@@ -75,6 +77,7 @@ impl Services {
             mail_queued: Arc::new(tokio::sync::Notify::new()),
             intake_hash,
             metrics: Arc::new(Metrics::new()),
+            keys: Arc::default(),
         })
     }
 

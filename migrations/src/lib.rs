@@ -15,6 +15,7 @@ mod m20261202_000008_stats;
 mod m20261203_000009_subject_requests;
 mod m20261203_000010_privacy;
 mod m20261204_000011_rights;
+mod m20261205_000012_key_generation;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_subject_requests::Migration),
             Box::new(m20261203_000010_privacy::Migration),
             Box::new(m20261204_000011_rights::Migration),
+            Box::new(m20261205_000012_key_generation::Migration),
         ]
     }
 }

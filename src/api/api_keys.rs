@@ -158,6 +158,8 @@ impl ApiKeysApi {
             })
             .await?
             .ok_or_else(|| ApiError::not_found("API key"))?;
+        // Refused here from now on; elsewhere once they see the generation move.
+        state.keys.clear();
         tracing::info!(api_key_id = %id.0, "API key revoked");
         Ok(RevokeKeyResponse::Revoked)
     }

@@ -166,7 +166,9 @@ async fn authenticate(req: &Request) -> poem::Result<Caller> {
         .data::<AppState>()
         .expect("AppState is attached to every route");
     let token = bearer_token(req).ok_or_else(ApiError::unauthorized)?;
-    let key = store::api_keys::find_active_by_secret(&state.db, token)
+    let key = state
+        .keys
+        .find_active(&state.db, token)
         .await
         .map_err(ApiError::from)?
         .ok_or_else(ApiError::unauthorized)?;

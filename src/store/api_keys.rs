@@ -10,7 +10,7 @@ use super::{
     entity::api_key,
     writer::Unit,
 };
-use crate::domain::keys::{Role, hash_secret};
+use crate::domain::keys::Role;
 
 /// A new key; only its secret's hash is stored (the caller keeps the secret).
 pub struct CreateKey {
@@ -40,6 +40,7 @@ impl Unit for CreateKey {
         }
         .insert(txn)
         .await?;
+        bump_generation(txn).await?;
         audit::record(txn, now, &self.actor, "api_key.created", None, Some(key.id)).await?;
         Ok(key)
     }
@@ -69,6 +70,7 @@ impl Unit for RevokeKey {
         let mut active: api_key::ActiveModel = key.into();
         active.revoked_at = Set(Some(now));
         let revoked = active.update(txn).await?;
+        bump_generation(txn).await?;
         audit::record(
             txn,
             now,
@@ -82,13 +84,33 @@ impl Unit for RevokeKey {
     }
 }
 
-/// The live (not revoked) key with this secret.
-pub async fn find_active_by_secret(
+/// Raises the keys' generation, in the transaction that changes a key: the
+/// instances caching keys see it move and drop what they cached.
+async fn bump_generation(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    txn.execute_unprepared("UPDATE key_generations SET generation = generation + 1 WHERE id = 1")
+        .await
+        .map(|_| ())
+}
+
+/// The keys' generation now (see [`bump_generation`]).
+pub async fn generation(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT generation FROM key_generations WHERE id = 1",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("key_generations".into()))?;
+    row.try_get("", "generation")
+}
+
+/// The live key whose secret has this hash.
+pub async fn find_active_by_hash(
     db: &impl ConnectionTrait,
-    secret: &str,
+    secret_hash: &str,
 ) -> Result<Option<api_key::Model>, DbErr> {
     api_key::Entity::find()
-        .filter(api_key::Column::SecretHash.eq(hash_secret(secret)))
+        .filter(api_key::Column::SecretHash.eq(secret_hash))
         .filter(api_key::Column::RevokedAt.is_null())
         .one(db)
         .await

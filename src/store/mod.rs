@@ -10,6 +10,7 @@ pub mod imports;
 pub mod intake;
 pub mod interviews;
 pub mod jobs;
+pub mod key_cache;
 pub mod messages;
 pub mod notes;
 pub mod pipeline;

@@ -1,6 +1,8 @@
 //! 401 for missing, unknown and revoked keys; 403 for each role on each
 //! operation it may not use.
 
+use std::time::{Duration, Instant};
+
 use reqwest::Method;
 use serde_json::json;
 
@@ -46,6 +48,76 @@ async fn missing_unknown_and_revoked_keys_get_401() {
     assert_eq!(revoked.status(), 204);
     assert_eq!(app.get(&recruiter, "/v1/applications").await.status(), 401);
     app.stop().await;
+}
+
+/// Keys are cached per instance; a revocation on one instance, or by the
+/// CLI, reaches every other within a second.
+#[tokio::test]
+async fn a_revoked_key_is_refused_by_every_instance_within_a_second() {
+    let first = spawn_app().await;
+    let second = first.second_instance().await;
+    let recruiter = first.create_key("recruiter", false).await;
+    let partner = first.create_key("partner", false).await;
+    // Both instances have checked, and cached, both keys (a partner may
+    // not list jobs: 403, but known).
+    for app in [&first, &second] {
+        for key in [&recruiter, &partner] {
+            assert_ne!(app.get(key, "/v1/jobs").await.status(), 401);
+        }
+    }
+    let keys: serde_json::Value = first.get_json(&first.admin_key, "/v1/api-keys").await;
+    let id_of = |role: &str| {
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["role"] == role)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let revoked = first
+        .client
+        .delete(first.url(&format!("/v1/api-keys/{}", id_of("recruiter"))))
+        .bearer_auth(&first.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    let since = Instant::now();
+    assert_eq!(
+        first.get(&recruiter, "/v1/jobs").await.status(),
+        401,
+        "at once here"
+    );
+    refused_within_a_second(&second, &recruiter, since).await;
+    assert_ne!(second.get(&partner, "/v1/jobs").await.status(), 401);
+
+    // The CLI revokes in its own process: both instances follow.
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_applicant-vault"))
+        .args(["keys", "revoke", &id_of("partner")])
+        .envs(first.env.iter().cloned())
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "{cli:?}");
+    let since = Instant::now();
+    for app in [&first, &second] {
+        refused_within_a_second(app, &partner, since).await;
+    }
+    second.stop().await;
+    first.stop().await;
+}
+
+/// Polls until `app` refuses `key`, which must happen within a second of
+/// `since`.
+async fn refused_within_a_second(app: &crate::helpers::TestApp, key: &str, since: Instant) {
+    while app.get(key, "/v1/jobs").await.status() != 401 {
+        assert!(
+            since.elapsed() < Duration::from_secs(1),
+            "still accepted after a second"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

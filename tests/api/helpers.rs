@@ -478,6 +478,17 @@ impl TestApp {
         panic!("messages never reached the expected state: {items:#?}");
     }
 
+    /// Another instance of the service on the same database, store and
+    /// mail folder (with its own admin key), as in a deployment of several.
+    pub async fn second_instance(&self) -> TestApp {
+        start(
+            self.env.clone(),
+            None,
+            tempfile::tempdir().expect("temp dir"),
+        )
+        .await
+    }
+
     /// Stops the server and starts a new one on the same database, store
     /// and mail folder (with a new admin key), as after a restart.
     pub async fn restart(mut self) -> TestApp {
