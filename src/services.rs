@@ -15,6 +15,7 @@ use crate::{
     metrics::Metrics,
     retention::policy::Policy,
     store::{
+        audit::AccessLog,
         secrets::{self, EnsureKey},
         writer::Writer,
     },
@@ -41,6 +42,8 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// The API keys requests were checked against (see `store::key_cache`).
     pub keys: Arc<crate::store::key_cache::KeyCache>,
+    /// Where reads of personal data are recorded (see `store::audit`).
+    pub audit: AccessLog,
 }
 
 /// Whether each dependency is ready.
@@ -69,6 +72,7 @@ impl Services {
             .expect("settings are validated when they are loaded");
         Ok(Self {
             db,
+            audit: AccessLog::new(writer.clone()),
             writer,
             blobs,
             policy: Arc::new(policy),

@@ -315,8 +315,8 @@ impl ApplicationsApi {
         };
         let rows = store::applications::list(&state.db, filter).await?;
         state
-            .writer
-            .run(Listed {
+            .audit
+            .record(Listed {
                 actor: caller.actor(),
                 action: "application.listed",
                 application_ids: rows.iter().map(|app| app.id).collect(),
@@ -348,8 +348,8 @@ impl ApplicationsApi {
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
         state
-            .writer
-            .run(Access {
+            .audit
+            .record(Access {
                 actor: caller.actor(),
                 action: "application.read",
                 application_id: Some(id.0),

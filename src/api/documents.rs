@@ -88,8 +88,8 @@ impl DocumentsApi {
             .await
             .map_err(|err| ApiError::from_infrastructure("object store", &err))?;
         state
-            .writer
-            .run(Access {
+            .audit
+            .record(Access {
                 actor: caller.actor(),
                 action: "document.downloaded",
                 application_id: Some(id.0),

@@ -82,8 +82,8 @@ impl ImportsApi {
             .await?
             .ok_or_else(|| ApiError::not_found("import"))?;
         state
-            .writer
-            .run(Access {
+            .audit
+            .record(Access {
                 actor: caller.actor(),
                 action: "import.read",
                 application_id: None,

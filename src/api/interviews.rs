@@ -234,8 +234,8 @@ impl InterviewsApi {
         existing(&state.db, id.0).await?;
         let interviews = store::interviews::list(&state.db, id.0).await?;
         state
-            .writer
-            .run(Access {
+            .audit
+            .record(Access {
                 actor: caller.actor(),
                 action: "interview.listed",
                 application_id: Some(id.0),
@@ -377,8 +377,8 @@ impl InterviewsApi {
         };
         let ics = invitation.to_ics();
         state
-            .writer
-            .run(Access {
+            .audit
+            .record(Access {
                 actor: caller.actor(),
                 action: "interview.exported",
                 application_id: Some(id.0),

@@ -127,8 +127,8 @@ impl MessagesApi {
         existing(&state.db, id.0).await?;
         let messages = store::messages::list(&state.db, id.0).await?;
         state
-            .writer
-            .run(Access {
+            .audit
+            .record(Access {
                 actor: caller.actor(),
                 action: "message.listed",
                 application_id: Some(id.0),

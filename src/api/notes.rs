@@ -101,8 +101,8 @@ impl NotesApi {
         existing(&state.db, id.0).await?;
         let notes = store::notes::list(&state.db, id.0).await?;
         state
-            .writer
-            .run(Access {
+            .audit
+            .record(Access {
                 actor: caller.actor(),
                 action: "note.listed",
                 application_id: Some(id.0),

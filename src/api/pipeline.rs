@@ -126,8 +126,8 @@ impl PipelineApi {
         let changes = store::pipeline::status_changes(&state.db, id.0).await?;
         // Status reasons may speak of the candidate: reading them is an access.
         state
-            .writer
-            .run(Access {
+            .audit
+            .record(Access {
                 actor: caller.actor(),
                 action: "history.read",
                 application_id: Some(id.0),

@@ -87,8 +87,8 @@ impl ReceiptsApi {
         let page =
             deletion::preview(&state.db, &state.policy, now, now + within, after, limit).await?;
         state
-            .writer
-            .run(Access {
+            .audit
+            .record(Access {
                 actor: caller.actor(),
                 action: "retention.previewed",
                 application_id: None,

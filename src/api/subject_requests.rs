@@ -280,8 +280,8 @@ impl SubjectRequestsApi {
         };
         let rows = subject_requests::list(&state.db, filter).await?;
         state
-            .writer
-            .run(Access {
+            .audit
+            .record(Access {
                 actor: caller.actor(),
                 action: "subject_request.listed",
                 application_id: None,
@@ -369,8 +369,8 @@ impl SubjectRequestsApi {
             .await?
             .ok_or_else(|| ApiError::not_found("subject request"))?;
         state
-            .writer
-            .run(Access {
+            .audit
+            .record(Access {
                 actor: caller.actor(),
                 action: "subject_request.read",
                 application_id: None,
@@ -412,8 +412,8 @@ impl SubjectRequestsApi {
                 ExportError::Database(err) => err.into(),
             })?;
         state
-            .writer
-            .run(Access {
+            .audit
+            .record(Access {
                 actor: caller.actor(),
                 action: "subject_request.exported",
                 application_id: None,

@@ -509,8 +509,8 @@ async fn overview(
         })
         .collect();
     state
-        .writer
-        .run(Access {
+        .audit
+        .record(Access {
             actor: candidate_actor(),
             action: "candidate.viewed",
             application_id: None,
