@@ -71,6 +71,27 @@ pub fn cpu_ticks(pid: u32) -> Result<u64> {
     Ok(tick(14)? + tick(15)?)
 }
 
+/// The CPU time so far of every PostgreSQL process on this machine (the
+/// server and its backends, by their command name), in clock ticks. A
+/// process that ends between two readings takes its ticks with it: measure
+/// over pooled connections.
+pub fn postgres_cpu_ticks() -> Result<u64> {
+    let mut ticks = 0;
+    for entry in std::fs::read_dir("/proc").context("cannot list /proc")? {
+        let Ok(entry) = entry else { continue };
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let is_postgres = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|comm| comm.trim_end() == "postgres");
+        if is_postgres {
+            // Gone since the listing: nothing to count.
+            ticks += cpu_ticks(pid).unwrap_or(0);
+        }
+    }
+    Ok(ticks)
+}
+
 /// CPU seconds between two readings of [`cpu_ticks`].
 pub fn cpu_seconds(from: u64, to: u64) -> f64 {
     to.saturating_sub(from) as f64 / TICKS_PER_SECOND

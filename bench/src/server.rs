@@ -201,6 +201,11 @@ impl Server {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// The process's peak resident set size (`VmHWM`) in KiB.
     pub fn peak_rss_kib(&self) -> Result<u64> {
         memory_kib(&self.pid.to_string(), "VmHWM")

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
+use applicant_vault_bench::cost;
 use applicant_vault_bench::generator::{self, Size};
 use applicant_vault_bench::load::{self, PhaseResult};
 use applicant_vault_bench::pg::{self, BenchDatabase};
-use applicant_vault_bench::read_report::{ReadReport, ScenarioResult};
+use applicant_vault_bench::read_report::{ReadCost, ReadReport, ScenarioResult};
 use applicant_vault_bench::reads::{Scenario, ServiceClient, Targets};
 use applicant_vault_bench::server::{self, Server};
 use clap::Parser;
@@ -111,8 +112,9 @@ async fn main() -> Result<ExitCode> {
 /// Loads (unless reused), picks targets, then runs every scenario against
 /// the baseline and the service.
 async fn run(args: &Args, bin: &std::path::Path, db: &BenchDatabase) -> Result<ReadReport> {
+    // Also a reused database: it may come from an older build.
+    server::migrate_service_database(bin, &db.url).await?;
     if db.fresh {
-        server::migrate_service_database(bin, &db.url).await?;
         let size = Size {
             applications: args.applications,
             jobs: args.jobs,
@@ -139,6 +141,9 @@ async fn run(args: &Args, bin: &std::path::Path, db: &BenchDatabase) -> Result<R
 
     let clients = u32::try_from(args.clients.max(1))?;
     let pool = db.pool(clients).await?;
+    // Every run starts from the same audit log, an empty one, also on a
+    // reused database: the service's writes into it are part of the measure.
+    sqlx::query("TRUNCATE audit_events").execute(&pool).await?;
     let targets =
         Arc::new(Targets::pick(&pool, args.seed, args.targets, args.page_size, args.depth).await?);
 
@@ -156,7 +161,7 @@ async fn run(args: &Args, bin: &std::path::Path, db: &BenchDatabase) -> Result<R
         base_url: service.base_url.clone(),
         api_key: service.api_key.clone(),
     };
-    let measured = measure_all(args, &pool, &client, &targets).await;
+    let measured = measure_all(args, &pool, &client, service.pid(), &targets).await;
     service.stop().await?;
     pool.close().await;
 
@@ -172,6 +177,7 @@ async fn measure_all(
     args: &Args,
     pool: &PgPool,
     client: &ServiceClient,
+    service_pid: u32,
     targets: &Arc<Targets>,
 ) -> Result<Vec<ScenarioResult>> {
     let first = &targets.deep[0];
@@ -185,14 +191,22 @@ async fn measure_all(
     for scenario in Scenario::ALL {
         eprintln!("{}: baseline", scenario.name());
         let (on_pool, with) = (pool.clone(), targets.clone());
-        let baseline = phases(args, move |n| {
+        let meter = Meter {
+            pool,
+            service_pid: None,
+        };
+        let (baseline, baseline_cost) = phases(args, &meter, move |n| {
             let (pool, targets) = (on_pool.clone(), with.clone());
             async move { targets.query(&pool, scenario, n).await }
         })
         .await?;
         eprintln!("{}: service", scenario.name());
         let (to_service, with) = (client.clone(), targets.clone());
-        let service = phases(args, move |n| {
+        let meter = Meter {
+            pool,
+            service_pid: Some(service_pid),
+        };
+        let (service, service_cost) = phases(args, &meter, move |n| {
             let (client, targets) = (to_service.clone(), with.clone());
             async move {
                 let path = targets.http_path(scenario, n);
@@ -205,6 +219,8 @@ async fn measure_all(
             detail: detail(scenario, targets),
             baseline,
             service,
+            baseline_cost,
+            service_cost,
         });
     }
     Ok(results)
@@ -213,8 +229,58 @@ async fn measure_all(
 /// How long one request may take before it counts as failed.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A warm-up phase, then the measured one, with the same request maker.
-async fn phases<F, Fut>(args: &Args, request: F) -> Result<PhaseResult>
+/// What a side spends: PostgreSQL's CPU and WAL syncs, and the service's
+/// CPU when it is the service's side.
+struct Meter<'a> {
+    pool: &'a PgPool,
+    service_pid: Option<u32>,
+}
+
+/// One reading of a [`Meter`].
+struct Reading {
+    postgres_ticks: u64,
+    service_ticks: u64,
+    wal_syncs: i64,
+}
+
+impl Meter<'_> {
+    async fn read(&self) -> Result<Reading> {
+        let (wal_syncs,): (i64,) = sqlx::query_as("SELECT wal_sync FROM pg_stat_wal")
+            .fetch_one(self.pool)
+            .await?;
+        Ok(Reading {
+            postgres_ticks: cost::postgres_cpu_ticks()?,
+            service_ticks: self
+                .service_pid
+                .map(cost::cpu_ticks)
+                .transpose()?
+                .unwrap_or(0),
+            wal_syncs,
+        })
+    }
+
+    /// Per request of the `requests` between two readings.
+    fn cost(from: &Reading, to: &Reading, requests: usize) -> ReadCost {
+        let per_request = |total: f64| total / requests.max(1) as f64;
+        ReadCost {
+            postgres_ms: per_request(
+                cost::cpu_seconds(from.postgres_ticks, to.postgres_ticks) * 1000.0,
+            ),
+            service_ms: per_request(
+                cost::cpu_seconds(from.service_ticks, to.service_ticks) * 1000.0,
+            ),
+            wal_syncs: per_request((to.wal_syncs - from.wal_syncs).max(0) as f64),
+        }
+    }
+}
+
+/// A warm-up phase, then the measured one, with the same request maker;
+/// what the measured one cost.
+async fn phases<F, Fut>(
+    args: &Args,
+    meter: &Meter<'_>,
+    request: F,
+) -> Result<(PhaseResult, ReadCost)>
 where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = Result<Duration, String>> + Send,
@@ -236,7 +302,11 @@ where
     }
     // The measured requests start where the warm-up stopped, so they are
     // not all answered from what the warm-up just brought into memory.
-    run(args.requests, args.warmup).await
+    let before = meter.read().await?;
+    let measured = run(args.requests, args.warmup).await?;
+    let after = meter.read().await?;
+    let cost = Meter::cost(&before, &after, args.requests);
+    Ok((measured, cost))
 }
 
 /// Which filters and targets a scenario used.
