@@ -286,24 +286,13 @@ pub async fn list(
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+    use sea_orm::{ConnectionTrait, DatabaseConnection};
 
     use super::*;
-    use crate::{clock::Clock, store::writer::Connect};
+    use crate::store::writer;
 
     async fn access_log() -> (AccessLog, DatabaseConnection, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("a.db").display());
-        let first = Database::connect(&url).await.unwrap();
-        let reader = Database::connect(&url).await.unwrap();
-        let connect: Connect = {
-            let url = url.clone();
-            Arc::new(move || {
-                let url = url.clone();
-                Box::pin(async move { Database::connect(&url).await })
-            })
-        };
-        let writer = Writer::new(first, connect, true, Clock::system());
+        let (writer, reader, dir) = writer::sqlite_for_tests(true).await;
         writer.migrate().await.unwrap();
         (AccessLog::new(writer), reader, dir)
     }

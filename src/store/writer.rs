@@ -397,9 +397,29 @@ impl Unit for Execute {
     }
 }
 
+/// A writer over a SQLite file of its own, and a pool that reads it beside
+/// the writer, as the service reads (tests); the folder holds the file.
+#[cfg(test)]
+pub(crate) async fn sqlite_for_tests(
+    group_commits: bool,
+) -> (Writer, DatabaseConnection, tempfile::TempDir) {
+    use sea_orm::Database;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("w.db").display());
+    let reader = Database::connect(&url).await.unwrap();
+    let first = Database::connect(&url).await.unwrap();
+    let connect: Connect = Arc::new(move || {
+        let url = url.clone();
+        Box::pin(async move { Database::connect(&url).await })
+    });
+    let writer = Writer::new(first, connect, group_commits, Clock::system());
+    (writer, reader, dir)
+}
+
 #[cfg(test)]
 mod tests {
-    use sea_orm::{ConnectionTrait, Database};
+    use sea_orm::ConnectionTrait;
 
     use super::*;
 
@@ -420,19 +440,10 @@ mod tests {
     }
 
     async fn sqlite_writer(group_commits: bool) -> (Writer, DatabaseConnection, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("w.db").display());
-        let db = Database::connect(&url).await.unwrap();
+        let (writer, db, dir) = sqlite_for_tests(group_commits).await;
         db.execute_unprepared("CREATE TABLE names (name TEXT PRIMARY KEY)")
             .await
             .unwrap();
-        let first = Database::connect(&url).await.unwrap();
-        let connect: Connect = Arc::new(move || {
-            let url = url.clone();
-            Box::pin(async move { Database::connect(&url).await })
-        });
-        // The test reads through its own pool, as the service does.
-        let writer = Writer::new(first, connect, group_commits, Clock::system());
         (writer, db, dir)
     }
 
