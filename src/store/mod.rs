@@ -12,6 +12,7 @@ pub mod interviews;
 pub mod jobs;
 pub mod key_cache;
 pub mod messages;
+pub mod nodelay;
 pub mod notes;
 pub mod pipeline;
 pub mod secrets;
@@ -88,6 +89,11 @@ impl DatabaseSettings {
             // a broken connection still surfaces as an error on first use.
             .test_before_acquire(false)
             .sqlx_logging(false);
+        if !self.is_sqlite() {
+            options.map_sqlx_postgres_pool_opts(|pool| {
+                pool.after_connect(|conn, _| Box::pin(nodelay::on_connect(conn)))
+            });
+        }
         if self.is_sqlite() {
             create_sqlite_folder(self.url.expose())?;
             options.map_sqlx_sqlite_opts(|opts| {
@@ -181,5 +187,46 @@ fn sqlx_unavailable(err: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{FromQueryResult, JsonValue, Statement};
+
+    use super::*;
+    use crate::config::{HumanDuration, SecretText};
+
+    /// On PostgreSQL (`TEST_DATABASE_URL`), every connection of a pool has
+    /// Nagle's algorithm off.
+    #[tokio::test]
+    async fn postgres_connections_do_not_wait_for_acknowledgements() {
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            return;
+        };
+        let settings = DatabaseSettings {
+            url: SecretText::from(url.as_str()),
+            max_connections: 3,
+            acquire_timeout: HumanDuration(chrono::TimeDelta::seconds(5)),
+        };
+        let db = settings.connect_reader().await.unwrap();
+        // Three at once, so that each runs on its own connection.
+        let ports = futures_util::future::join_all((0..3).map(|_| {
+            JsonValue::find_by_statement(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT inet_client_port() AS port, pg_sleep(0.2)::text AS slept",
+            ))
+            .one(&db)
+        }))
+        .await;
+        for row in ports {
+            let port = row.unwrap().unwrap()["port"].as_u64().unwrap();
+            let port = u16::try_from(port).unwrap();
+            assert_eq!(
+                nodelay::is_set_on_local_port(port),
+                Some(true),
+                "port {port}"
+            );
+        }
     }
 }
