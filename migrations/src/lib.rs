@@ -16,6 +16,7 @@ mod m20261203_000009_subject_requests;
 mod m20261203_000010_privacy;
 mod m20261204_000011_rights;
 mod m20261205_000012_key_generation;
+mod m20261206_000013_listing_events;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_privacy::Migration),
             Box::new(m20261204_000011_rights::Migration),
             Box::new(m20261205_000012_key_generation::Migration),
+            Box::new(m20261206_000013_listing_events::Migration),
         ]
     }
 }

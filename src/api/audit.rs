@@ -31,6 +31,8 @@ pub struct AuditEvent {
     action: String,
     application_id: Option<Uuid>,
     subject_id: Option<Uuid>,
+    /// The applications a listing showed, in the order shown.
+    shown: Option<Vec<Uuid>>,
 }
 
 impl From<audit_event::Model> for AuditEvent {
@@ -43,6 +45,9 @@ impl From<audit_event::Model> for AuditEvent {
             action: event.action,
             application_id: event.application_id,
             subject_id: event.subject_id,
+            shown: event
+                .shown
+                .and_then(|shown| serde_json::from_str(&shown).ok()),
         }
     }
 }
@@ -66,6 +71,8 @@ impl AuditApi {
         &self,
         state: Data<&AppState>,
         _auth: Auth<Admins>,
+        /// Only the events about this application, with the listings that
+        /// showed it.
         application_id: Query<Option<Uuid>>,
         /// Page size, 1 to 200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]

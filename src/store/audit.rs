@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryOrder,
-    QuerySelect, RuntimeErr, Statement, prelude::*,
+    ActiveValue::Set, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
+    QueryOrder, QuerySelect, RuntimeErr, Statement, prelude::*, sea_query::SimpleExpr,
 };
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -38,6 +38,7 @@ pub async fn record(
         action: Set(action.to_owned()),
         application_id: Set(application_id),
         subject_id: Set(subject_id),
+        shown: Set(None),
     }
     .insert(db)
     .await
@@ -52,87 +53,70 @@ pub struct Access {
     pub subject_id: Option<Uuid>,
 }
 
-/// A list or search that showed these applications: one event each, so
-/// that every application's audit trail says who saw it; the events of one
-/// listing share a subject id.
+/// A list or search that showed these applications: one event naming them
+/// all, so that every application's audit trail still says who saw it
+/// ([`list`] finds the listings that showed it).
 pub struct Listed {
     pub actor: Actor,
     pub action: &'static str,
     pub application_ids: Vec<Uuid>,
 }
 
-/// One event of a read, before it has its id and time.
+/// The event of a read, before it has its id and time.
 #[derive(Clone)]
 pub struct Entry {
     actor: Actor,
     action: &'static str,
     application_id: Option<Uuid>,
     subject_id: Option<Uuid>,
+    /// A listing's applications, as the JSON array stored.
+    shown: Option<String>,
 }
 
-/// A read to record: its events.
-pub trait Recorded {
-    fn entries(self) -> Vec<Entry>;
-}
-
-impl Recorded for Access {
-    fn entries(self) -> Vec<Entry> {
-        vec![Entry {
-            actor: self.actor,
-            action: self.action,
-            application_id: self.application_id,
-            subject_id: self.subject_id,
-        }]
+impl From<Access> for Entry {
+    fn from(read: Access) -> Self {
+        Entry {
+            actor: read.actor,
+            action: read.action,
+            application_id: read.application_id,
+            subject_id: read.subject_id,
+            shown: None,
+        }
     }
 }
 
-impl Recorded for Listed {
-    fn entries(self) -> Vec<Entry> {
-        let listing = Some(Uuid::now_v7());
-        // One event even for an empty page: the search itself is recorded.
-        let shown: Vec<Option<Uuid>> = if self.application_ids.is_empty() {
-            vec![None]
-        } else {
-            self.application_ids.into_iter().map(Some).collect()
-        };
-        shown
-            .into_iter()
-            .map(|application_id| Entry {
-                actor: self.actor.clone(),
-                action: self.action,
-                application_id,
-                subject_id: listing,
-            })
-            .collect()
+impl From<Listed> for Entry {
+    fn from(listing: Listed) -> Self {
+        // An empty page is recorded too: the search itself is an access.
+        let shown = serde_json::to_string(&listing.application_ids).expect("ids serialize");
+        Entry {
+            actor: listing.actor,
+            action: listing.action,
+            application_id: None,
+            subject_id: None,
+            shown: Some(shown),
+        }
     }
 }
 
-/// The most events one group records.
-const MOST_EVENTS: usize = 2_000;
-/// A read of more events than this is its own group: there the rows cost
-/// more than the commit, and one connection writing many reads' rows would
-/// hold them all up.
-const GROUPED_UP_TO: usize = 8;
-/// Events per insert statement (7 parameters each).
-const PER_INSERT: usize = 500;
+/// The most reads one group records.
+const MOST_READS: usize = 500;
 /// Groups being committed at once: while one commits, the next gathers.
 const IN_FLIGHT: usize = 2;
 
 /// The reads of personal data, recorded in groups: the events of
 /// concurrent requests go to the database in one unit of work (one insert,
 /// one commit) and each request has its answer once that unit is
-/// committed, so a read is still on disk before it is answered. A read of
-/// many events (a page of a list) is a unit of its own. An event
+/// committed, so a read is still on disk before it is answered. An event
 /// has no constraint but its fresh id, so a group fails only as a whole,
 /// when the database does, and every request of it hears so.
 #[derive(Clone)]
 pub struct AccessLog {
-    writer: Writer,
     queue: mpsc::Sender<Pending>,
 }
 
 struct Pending {
-    entries: Vec<Entry>,
+    entry: Entry,
     done: oneshot::Sender<Result<(), DbErr>>,
 }
 
@@ -140,24 +124,17 @@ impl AccessLog {
     /// Records through `writer`; needs a Tokio runtime.
     pub fn new(writer: Writer) -> Self {
         let (queue, receiver) = mpsc::channel(1024);
-        tokio::spawn(record_groups(writer.clone(), receiver));
-        Self { writer, queue }
+        tokio::spawn(record_groups(writer, receiver));
+        Self { queue }
     }
 
-    /// Returns once the read's events are committed.
-    pub async fn record(&self, read: impl Recorded) -> Result<(), DbErr> {
-        let entries = read.entries();
-        if entries.len() > GROUPED_UP_TO {
-            return self
-                .writer
-                .run(RecordAll {
-                    entries,
-                    grouped: false,
-                })
-                .await;
-        }
+    /// Returns once the read's event is committed.
+    pub async fn record(&self, read: impl Into<Entry>) -> Result<(), DbErr> {
         let (done, committed) = oneshot::channel();
-        let pending = Pending { entries, done };
+        let pending = Pending {
+            entry: read.into(),
+            done,
+        };
         self.queue.send(pending).await.map_err(|_| stopped())?;
         committed.await.map_err(|_| stopped())?
     }
@@ -176,31 +153,22 @@ async fn record_groups(writer: Writer, mut queue: mpsc::Receiver<Pending>) {
             .expect("the semaphore is never closed");
         // Gathered after the wait for a permit, so that a busy log records
         // in bigger groups.
-        let mut events = first.entries.len();
         let mut group = vec![first];
-        while events < MOST_EVENTS {
+        while group.len() < MOST_READS {
             match queue.try_recv() {
-                Ok(pending) => {
-                    events += pending.entries.len();
-                    group.push(pending);
-                }
+                Ok(pending) => group.push(pending),
                 Err(_) => break,
             }
         }
         let writer = writer.clone();
         tokio::spawn(async move {
-            let entries = group
-                .iter_mut()
-                .flat_map(|pending| std::mem::take(&mut pending.entries))
-                .collect();
-            let outcome = writer
-                .run(RecordAll {
-                    entries,
-                    grouped: true,
-                })
-                .await;
-            for pending in group {
-                let _ = pending.done.send(outcome.clone());
+            let (entries, waiting): (Vec<Entry>, Vec<_>) = group
+                .into_iter()
+                .map(|pending| (pending.entry, pending.done))
+                .unzip();
+            let outcome = writer.run(RecordAll(entries)).await;
+            for done in waiting {
+                let _ = done.send(outcome.clone());
             }
             drop(permit);
         });
@@ -208,17 +176,13 @@ async fn record_groups(writer: Writer, mut queue: mpsc::Receiver<Pending>) {
 }
 
 /// The events of a group, inserted together.
-struct RecordAll {
-    entries: Vec<Entry>,
-    /// Events of many reads: a count that varies from group to group.
-    grouped: bool,
-}
+struct RecordAll(Vec<Entry>);
 
 impl Unit for RecordAll {
     type Output = ();
 
     async fn run(&self, txn: &DatabaseTransaction, at: DateTimeUtc) -> Result<(), DbErr> {
-        let rows = self.entries.iter().map(|entry| audit_event::Model {
+        let rows = self.0.iter().map(|entry| audit_event::Model {
             id: Uuid::now_v7(),
             at,
             api_key_id: entry.actor.api_key_id,
@@ -226,8 +190,9 @@ impl Unit for RecordAll {
             action: entry.action.to_owned(),
             application_id: entry.application_id,
             subject_id: entry.subject_id,
+            shown: entry.shown.clone(),
         });
-        if self.grouped && txn.get_database_backend() == DbBackend::Postgres {
+        if txn.get_database_backend() == DbBackend::Postgres {
             // One statement whatever the group's size, so that PostgreSQL
             // prepares it once (an insert of N rows is a statement per N):
             // the rows go as one JSON text.
@@ -241,6 +206,7 @@ impl Unit for RecordAll {
                         "action": row.action,
                         "application_id": row.application_id,
                         "subject_id": row.subject_id,
+                        "shown": row.shown,
                     })
                 })
                 .collect();
@@ -254,11 +220,9 @@ impl Unit for RecordAll {
             return Ok(());
         }
         let rows: Vec<audit_event::ActiveModel> = rows.map(Into::into).collect();
-        for chunk in rows.chunks(PER_INSERT) {
-            audit_event::Entity::insert_many(chunk.iter().cloned())
-                .exec_without_returning(txn)
-                .await?;
-        }
+        audit_event::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
         Ok(())
     }
 }
@@ -269,19 +233,53 @@ pub struct AuditFilter {
     pub limit: u64,
 }
 
-/// Oldest first, paged by id.
+/// Oldest first, paged by id. Filtered by application, the listings that
+/// showed it are among its events, as events about it.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: AuditFilter,
 ) -> Result<Vec<audit_event::Model>, DbErr> {
     let mut query = audit_event::Entity::find().order_by_asc(audit_event::Column::Id);
     if let Some(application_id) = filter.application_id {
-        query = query.filter(audit_event::Column::ApplicationId.eq(application_id));
+        query = query.filter(
+            Condition::any()
+                .add(audit_event::Column::ApplicationId.eq(application_id))
+                .add(showed(db.get_database_backend(), application_id)),
+        );
     }
     if let Some(after) = filter.after {
         query = query.filter(audit_event::Column::Id.gt(after));
     }
-    query.limit(filter.limit).all(db).await
+    let mut events = query.limit(filter.limit).all(db).await?;
+    if let Some(application_id) = filter.application_id {
+        for event in &mut events {
+            event.application_id = Some(application_id);
+        }
+    }
+    Ok(events)
+}
+
+/// A listing that showed the application.
+fn showed(backend: DbBackend, application_id: Uuid) -> SimpleExpr {
+    match backend {
+        // The GIN index over `shown::jsonb` (a partial one: hence the
+        // `IS NOT NULL`).
+        DbBackend::Postgres => Expr::cust_with_values(
+            "audit_events.shown IS NOT NULL AND audit_events.shown::jsonb @> $1::jsonb",
+            [serde_json::json!([application_id]).to_string()],
+        ),
+        // No index into JSON here: a listing comes after what it showed
+        // (ids are in time order), so only the listings since the
+        // application was created are scanned.
+        _ => Expr::cust_with_values(
+            "audit_events.shown IS NOT NULL AND audit_events.id >= ? AND EXISTS \
+             (SELECT 1 FROM json_each(audit_events.shown) WHERE json_each.value = ?)",
+            [
+                Value::from(application_id),
+                Value::from(application_id.to_string()),
+            ],
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -338,23 +336,21 @@ mod tests {
             outcome.unwrap();
         }
         let events = events(&db).await;
-        assert_eq!(events.len(), 20 + 20 * 3);
+        assert_eq!(events.len(), 20 + 20);
         let reads = events
             .iter()
             .filter(|e| e.action == "application.read")
             .count();
         assert_eq!(reads, 20);
-        // Each listing's events share one subject, and no two listings do.
-        let mut listings = std::collections::HashMap::<Uuid, usize>::new();
+        // Each listing is one event naming what it showed.
         for event in events.iter().filter(|e| e.action == "application.listed") {
-            *listings.entry(event.subject_id.unwrap()).or_default() += 1;
+            let named: Vec<Uuid> = serde_json::from_str(event.shown.as_deref().unwrap()).unwrap();
+            assert_eq!(named, shown);
             assert_eq!(event.actor.as_deref(), Some("r-17"));
         }
-        assert_eq!(listings.len(), 20);
-        assert!(listings.values().all(|&n| n == 3));
 
-        // An empty page is recorded too, and a full page on its own.
-        for shown in [0, 50] {
+        // An empty page is recorded too, and a full one.
+        for shown in [0, 200] {
             log.record(Listed {
                 actor: actor(),
                 action: "application.listed",
@@ -363,7 +359,43 @@ mod tests {
             .await
             .unwrap();
         }
-        assert_eq!(self::events(&db).await.len(), 81 + 50);
+        assert_eq!(self::events(&db).await.len(), 42);
+    }
+
+    #[tokio::test]
+    async fn an_application_s_events_include_the_listings_that_showed_it() {
+        let (log, db, _dir) = access_log().await;
+        let [before, shown, other] = [(); 3].map(|_| Uuid::now_v7());
+        let listing = |ids: Vec<Uuid>| Listed {
+            actor: actor(),
+            action: "application.listed",
+            application_ids: ids,
+        };
+        log.record(listing(vec![before])).await.unwrap();
+        log.record(listing(vec![other, shown])).await.unwrap();
+        log.record(Access {
+            actor: actor(),
+            action: "application.read",
+            application_id: Some(shown),
+            subject_id: None,
+        })
+        .await
+        .unwrap();
+        log.record(listing(vec![other])).await.unwrap();
+
+        let of = |application_id| AuditFilter {
+            application_id: Some(application_id),
+            after: None,
+            limit: 50,
+        };
+        let trail = list(&db, of(shown)).await.unwrap();
+        let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["application.listed", "application.read"]);
+        assert!(trail.iter().all(|e| e.application_id == Some(shown)));
+        assert_eq!(list(&db, of(other)).await.unwrap().len(), 2);
+        // Shown before `shown` and `other` existed: their ids are later.
+        assert_eq!(list(&db, of(before)).await.unwrap().len(), 1);
+        assert!(list(&db, of(Uuid::now_v7())).await.unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -222,6 +222,36 @@ async fn a_list_records_every_application_it_showed() {
     let everything = app
         .get_json(&app.admin_key, "/v1/audit-events?limit=200")
         .await;
+    // The application's history says who listed it.
+    let history = app
+        .get_json(&recruiter, &format!("/v1/applications/{}/history", ids[0]))
+        .await;
+    assert!(
+        history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "application.listed" && e["actor"] == "recruiter-9"),
+        "{history}"
+    );
+    // One event for the listing, naming what it showed.
+    let listings: Vec<&Value> = everything["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "application.listed")
+        .collect();
+    assert_eq!(listings.len(), 1, "{everything}");
+    let mut shown: Vec<String> = listings[0]["shown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    shown.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(shown, expected);
     assert!(!everything.to_string().contains("Seen Person"));
     assert!(
         !everything

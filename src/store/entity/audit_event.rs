@@ -14,6 +14,8 @@ pub struct Model {
     pub application_id: Option<Uuid>,
     /// Another object the action was about (a document, a key).
     pub subject_id: Option<Uuid>,
+    /// What a listing showed: a JSON array of application ids.
+    pub shown: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
