@@ -29,6 +29,7 @@ use crate::{
         status::ApplicationStatus,
     },
     error::{ApiError, ApiResult},
+    retention::{policy::Facts, records},
     store::{
         self,
         applications::{ApplicationRecord, ListFilter, Rectification, Rectify},
@@ -109,7 +110,12 @@ pub struct RetentionView {
 impl Application {
     /// The view of a stored application, with the retention that applies now.
     pub async fn of(state: &AppState, record: ApplicationRecord) -> ApiResult<Self> {
-        let facts = crate::retention::records::facts(&state.db, &record.application).await?;
+        let facts = records::facts(&state.db, &record.application).await?;
+        Ok(Self::with_facts(state, record, facts))
+    }
+
+    /// The view of a stored application whose facts were read with it.
+    fn with_facts(state: &AppState, record: ApplicationRecord, facts: Option<Facts>) -> Self {
         let mut view = Self::from(record);
         if let Some(facts) = facts {
             let retention = state.policy.retention(&facts, state.now());
@@ -122,7 +128,7 @@ impl Application {
                 held: retention.held,
             });
         }
-        Ok(view)
+        view
     }
 }
 
@@ -344,20 +350,31 @@ impl ApplicationsApi {
         id: Path<Uuid>,
     ) -> ApiResult<ApplicationResponse> {
         let caller = auth.0;
-        let record = store::applications::get(&state.db, id.0)
+        let (application, facts) = records::with_facts(&state.db, id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
-        state
-            .audit
-            .record(Access {
-                actor: caller.actor(),
-                action: "application.read",
-                application_id: Some(id.0),
-                subject_id: None,
-            })
-            .await?;
-        let view = Application::of(&state, record).await?;
-        Ok(ApplicationResponse::Ok(Json(view)))
+        // The documents are read while the read is recorded.
+        let (documents, ()) = tokio::try_join!(
+            async { Ok::<_, ApiError>(store::applications::documents_of(&state.db, id.0).await?) },
+            async {
+                Ok(state
+                    .audit
+                    .record(Access {
+                        actor: caller.actor(),
+                        action: "application.read",
+                        application_id: Some(id.0),
+                        subject_id: None,
+                    })
+                    .await?)
+            },
+        )?;
+        let record = ApplicationRecord {
+            application,
+            documents,
+        };
+        Ok(ApplicationResponse::Ok(Json(Application::with_facts(
+            &state, record, facts,
+        ))))
     }
 
     /// Erase the application now, whatever its schedule or hold: its

@@ -48,29 +48,12 @@ pub async fn facts_of(
     }
     let backend = db.get_database_backend();
     let placeholders: Vec<String> = (1..=applications.len())
-        .map(|n| match backend {
-            DbBackend::Postgres => format!("${n}"),
-            _ => "?".to_owned(),
-        })
+        .map(|n| placeholder(backend, n))
         .collect();
     let sql = format!(
-        "SELECT a.id AS id, j.country AS country, j.closed_at AS closed_at, \
-         (SELECT MAX(s.at) FROM status_changes s WHERE s.application_id = a.id \
-            AND s.from_status IN ('{rejected}', '{withdrawn}')) AS reopened_at, \
-         (SELECT MAX(c.granted_at) FROM consents c WHERE c.application_id = a.id \
-            AND c.kind = '{extension}') AS extended_at, \
-         (SELECT MAX(c.granted_at) FROM consents c WHERE c.application_id = a.id \
-            AND c.kind = '{erasure}') AS erasure_at, \
-         (SELECT MAX(c.granted_at) FROM consents c WHERE c.application_id = a.id \
-            AND c.kind = '{withdrawal}') AS withdrawn_at, \
-         (SELECT COUNT(*) FROM legal_holds h WHERE h.application_id = a.id) AS holds, \
-         (SELECT h.until FROM legal_holds h WHERE h.application_id = a.id) AS hold_until \
-         FROM applications a JOIN jobs j ON j.id = a.job_id WHERE a.id IN ({ids})",
-        rejected = ApplicationStatus::Rejected.as_str(),
-        withdrawn = ApplicationStatus::Withdrawn.as_str(),
-        extension = ConsentKind::Extension.as_str(),
-        erasure = ConsentKind::Erasure.as_str(),
-        withdrawal = ConsentKind::Withdrawal.as_str(),
+        "SELECT a.id AS id, {facts} FROM applications a JOIN jobs j ON j.id = a.job_id \
+         WHERE a.id IN ({ids})",
+        facts = facts_columns(),
         ids = placeholders.join(", "),
     );
     let values = applications.iter().map(|a| Value::from(a.id));
@@ -85,26 +68,84 @@ pub async fn facts_of(
         .iter()
         .filter_map(|application| {
             let row = rows.get(&application.id)?;
-            Some((
-                application.id,
-                Facts {
-                    status: Some(application.status),
-                    decided_at: application.decided_at,
-                    job_country: row.country.clone(),
-                    job_closed_at: row.closed_at,
-                    reopened_at: row.reopened_at,
-                    last_activity: application.updated_at,
-                    talent_pool_consent: application.talent_pool_consent,
-                    extensions: row.extended_at.into_iter().collect(),
-                    erase_requested_at: row.erasure_at,
-                    withdrawn_at: row.withdrawn_at,
-                    hold: (row.holds > 0).then_some(Hold {
-                        until: row.hold_until,
-                    }),
-                },
-            ))
+            Some((application.id, row.facts(application)))
         })
         .collect())
+}
+
+/// An application with its facts, in one query (no facts when its job is
+/// gone): what reading one application needs.
+pub async fn with_facts(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<(application::Model, Option<Facts>)>, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT a.*, {facts} FROM applications a LEFT JOIN jobs j ON j.id = a.job_id \
+         WHERE a.id = {id}",
+        facts = facts_columns(),
+        id = placeholder(backend, 1),
+    );
+    let statement = Statement::from_sql_and_values(backend, sql, [Value::from(id)]);
+    let Some(row) = db.query_one_raw(statement).await? else {
+        return Ok(None);
+    };
+    let application = application::Model::from_query_result(&row, "")?;
+    let job_country: Option<String> = row.try_get("", "country")?;
+    let facts = match job_country {
+        Some(_) => Some(FactsRow::from_query_result(&row, "")?.facts(&application)),
+        None => None,
+    };
+    Ok(Some((application, facts)))
+}
+
+fn placeholder(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+/// The facts' columns of application `a` and its job `j`.
+fn facts_columns() -> String {
+    format!(
+        "j.country AS country, j.closed_at AS closed_at, \
+         (SELECT MAX(s.at) FROM status_changes s WHERE s.application_id = a.id \
+            AND s.from_status IN ('{rejected}', '{withdrawn}')) AS reopened_at, \
+         (SELECT MAX(c.granted_at) FROM consents c WHERE c.application_id = a.id \
+            AND c.kind = '{extension}') AS extended_at, \
+         (SELECT MAX(c.granted_at) FROM consents c WHERE c.application_id = a.id \
+            AND c.kind = '{erasure}') AS erasure_at, \
+         (SELECT MAX(c.granted_at) FROM consents c WHERE c.application_id = a.id \
+            AND c.kind = '{withdrawal}') AS withdrawn_at, \
+         (SELECT COUNT(*) FROM legal_holds h WHERE h.application_id = a.id) AS holds, \
+         (SELECT h.until FROM legal_holds h WHERE h.application_id = a.id) AS hold_until",
+        rejected = ApplicationStatus::Rejected.as_str(),
+        withdrawn = ApplicationStatus::Withdrawn.as_str(),
+        extension = ConsentKind::Extension.as_str(),
+        erasure = ConsentKind::Erasure.as_str(),
+        withdrawal = ConsentKind::Withdrawal.as_str(),
+    )
+}
+
+impl FactsRow {
+    fn facts(&self, application: &application::Model) -> Facts {
+        Facts {
+            status: Some(application.status),
+            decided_at: application.decided_at,
+            job_country: self.country.clone(),
+            job_closed_at: self.closed_at,
+            reopened_at: self.reopened_at,
+            last_activity: application.updated_at,
+            talent_pool_consent: application.talent_pool_consent,
+            extensions: self.extended_at.into_iter().collect(),
+            erase_requested_at: self.erasure_at,
+            withdrawn_at: self.withdrawn_at,
+            hold: (self.holds > 0).then_some(Hold {
+                until: self.hold_until,
+            }),
+        }
+    }
 }
 
 /// Recomputes the stored purge date of these applications after a change of
