@@ -475,23 +475,18 @@ type Counters = BTreeMap<(Uuid, String, String, String), i64>;
 
 /// Adds to anonymous counters keyed (job, month, source, outcome):
 /// `source_stats` (by the source label sent) or `stats_counts` (what the
-/// partner statistics count, by statistics source).
+/// partner statistics count, by statistics source). One statement per 500
+/// counters (the keys are distinct, as one upsert requires).
 async fn count_purged(
     db: &impl ConnectionTrait,
     table: &'static str,
     counters: Counters,
 ) -> Result<(), DbErr> {
-    for ((job_id, month, source, outcome), count) in counters {
-        let insert = Query::insert()
+    let counters: Vec<_> = counters.into_iter().collect();
+    for chunk in counters.chunks(500) {
+        let mut insert = Query::insert()
             .into_table(table)
             .columns(["job_id", "month", "source", "outcome", "purged"])
-            .values_panic([
-                job_id.into(),
-                month.into(),
-                source.into(),
-                outcome.into(),
-                count.into(),
-            ])
             .on_conflict(
                 OnConflict::columns(["job_id", "month", "source", "outcome"])
                     .value(
@@ -501,6 +496,15 @@ async fn count_purged(
                     .to_owned(),
             )
             .to_owned();
+        for ((job_id, month, source, outcome), count) in chunk {
+            insert.values_panic([
+                (*job_id).into(),
+                month.clone().into(),
+                source.clone().into(),
+                outcome.clone().into(),
+                (*count).into(),
+            ]);
+        }
         db.execute(&insert).await?;
     }
     Ok(())

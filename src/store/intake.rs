@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
     ActiveValue::Set, Condition, ConnectionTrait, DatabaseTransaction, DbErr, prelude::*,
+    sea_query::Func,
 };
 
 use super::{
@@ -141,19 +142,15 @@ pub async fn tombstone(
     if application_ids.is_empty() {
         return Ok(());
     }
-    let ids = || intake_key::Column::ApplicationId.is_in(application_ids.iter().copied());
+    // A key that already expires keeps its date.
+    let expires_at = Func::coalesce([
+        Expr::col(intake_key::Column::ExpiresAt),
+        Expr::value(now + tombstone_ttl),
+    ]);
     intake_key::Entity::update_many()
-        .col_expr(
-            intake_key::Column::ExpiresAt,
-            Expr::value(now + tombstone_ttl),
-        )
-        .filter(ids())
-        .filter(intake_key::Column::ExpiresAt.is_null())
-        .exec(db)
-        .await?;
-    intake_key::Entity::update_many()
+        .col_expr(intake_key::Column::ExpiresAt, expires_at.into())
         .col_expr(intake_key::Column::ErasedAt, Expr::value(now))
-        .filter(ids())
+        .filter(intake_key::Column::ApplicationId.is_in(application_ids.iter().copied()))
         .exec(db)
         .await
         .map(|_| ())
