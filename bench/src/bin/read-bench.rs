@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use applicant_vault_bench::cost;
@@ -127,6 +127,22 @@ async fn run(args: &Args, bin: &std::path::Path, db: &BenchDatabase) -> Result<R
         let took = generator::load(&mut conn, size).await?;
         eprintln!("load: done in {:.0} s", took.as_secs_f64());
     }
+    let work_dir = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| server::target_dir().join("bench-tmp"));
+    let settling = Instant::now();
+    server::settle_retention(
+        bin,
+        &work_dir,
+        &db.url,
+        Duration::from_secs(args.time_limit_secs),
+    )
+    .await?;
+    eprintln!(
+        "purge dates settled in {:.1} s",
+        settling.elapsed().as_secs_f64()
+    );
     let counts = generator::counts(&mut pg::connect(&db.url).await?).await?;
     let dataset = format!(
         "recruiter reads on PostgreSQL ({}): {}",
@@ -150,10 +166,6 @@ async fn run(args: &Args, bin: &std::path::Path, db: &BenchDatabase) -> Result<R
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.clients)
         .build()?;
-    let work_dir = args
-        .work_dir
-        .clone()
-        .unwrap_or_else(|| server::target_dir().join("bench-tmp"));
     // The same connection budget as the baseline's pool.
     let service = Server::start_service(bin, &work_dir, &http, Some((&db.url, clients))).await?;
     let client = ServiceClient {
