@@ -17,6 +17,7 @@ mod m20261203_000010_privacy;
 mod m20261204_000011_rights;
 mod m20261205_000012_key_generation;
 mod m20261206_000013_listing_events;
+mod m20261206_000014_purge_order;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000011_rights::Migration),
             Box::new(m20261205_000012_key_generation::Migration),
             Box::new(m20261206_000013_listing_events::Migration),
+            Box::new(m20261206_000014_purge_order::Migration),
         ]
     }
 }
