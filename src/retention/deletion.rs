@@ -419,9 +419,11 @@ async fn erase(
         erased.receipts.push(receipt);
     }
     insert_receipts(db, &erased.receipts).await?;
+    delete_rows(db, &ids, &candidate_ids).await?;
+    // Last: a counter row is shared by every batch that counts into it, and
+    // its lock is held from here to the commit.
     count_purged(db, "source_stats", counters).await?;
     count_purged(db, "stats_counts", stats_counters).await?;
-    delete_rows(db, &ids, &candidate_ids).await?;
     Ok(erased)
 }
 
