@@ -78,9 +78,11 @@ pub async fn run(state: &Services, progress: &(dyn Fn(usize) + Sync)) -> anyhow:
 }
 
 /// Batches purged at once on PostgreSQL, each in its own transaction (the
-/// claim skips what another holds): one backend is one core. SQLite's one
-/// writer runs them in turn.
-const LANES: usize = 2;
+/// claim skips what another holds). A lane also waits for its commit and
+/// for the object store, so three keep two cores busy (`purge-bench`: 0.76x
+/// the baseline with two, 0.84x with three). SQLite's one writer runs them
+/// in turn.
+const LANES: usize = 3;
 
 /// Purges batches until none is due; the objects it deleted. One batch's
 /// files are deleted while the next batch's rows are.
