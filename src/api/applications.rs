@@ -355,25 +355,22 @@ impl ApplicationsApi {
             .ok_or_else(|| ApiError::not_found("application"))?;
         // The documents are read while the read is recorded.
         let (documents, ()) = tokio::try_join!(
-            async { Ok::<_, ApiError>(store::applications::documents_of(&state.db, id.0).await?) },
-            async {
-                Ok(state
-                    .audit
-                    .record(Access {
-                        actor: caller.actor(),
-                        action: "application.read",
-                        application_id: Some(id.0),
-                        subject_id: None,
-                    })
-                    .await?)
-            },
+            store::applications::documents_of(&state.db, id.0),
+            state.audit.record(Access {
+                actor: caller.actor(),
+                action: "application.read",
+                application_id: Some(id.0),
+                subject_id: None,
+            }),
         )?;
         let record = ApplicationRecord {
             application,
             documents,
         };
         Ok(ApplicationResponse::Ok(Json(Application::with_facts(
-            &state, record, facts,
+            &state,
+            record,
+            Some(facts),
         ))))
     }
 

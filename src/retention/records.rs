@@ -73,15 +73,16 @@ pub async fn facts_of(
         .collect())
 }
 
-/// An application with its facts, in one query (no facts when its job is
-/// gone): what reading one application needs.
+/// An application with its facts, in one query: what reading one
+/// application needs. (An application's job cannot go before it: the
+/// foreign key keeps it.)
 pub async fn with_facts(
     db: &impl ConnectionTrait,
     id: Uuid,
-) -> Result<Option<(application::Model, Option<Facts>)>, DbErr> {
+) -> Result<Option<(application::Model, Facts)>, DbErr> {
     let backend = db.get_database_backend();
     let sql = format!(
-        "SELECT a.*, {facts} FROM applications a LEFT JOIN jobs j ON j.id = a.job_id \
+        "SELECT a.*, {facts} FROM applications a JOIN jobs j ON j.id = a.job_id \
          WHERE a.id = {id}",
         facts = facts_columns(),
         id = placeholder(backend, 1),
@@ -91,11 +92,7 @@ pub async fn with_facts(
         return Ok(None);
     };
     let application = application::Model::from_query_result(&row, "")?;
-    let job_country: Option<String> = row.try_get("", "country")?;
-    let facts = match job_country {
-        Some(_) => Some(FactsRow::from_query_result(&row, "")?.facts(&application)),
-        None => None,
-    };
+    let facts = FactsRow::from_query_result(&row, "")?.facts(&application);
     Ok(Some((application, facts)))
 }
 
