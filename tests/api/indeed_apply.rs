@@ -362,7 +362,8 @@ async fn a_redelivery_after_erasure_or_purge_stores_nothing() {
     for personal in [
         "Ada",
         "ada@example.com",
-        "7946",
+        "+44 20 7946 0000",
+        "+442079460000",
         "indeed-app-erased",
         "indeed-app-purged",
     ] {
