@@ -230,7 +230,16 @@ impl Server {
     /// Sends SIGTERM, waits a little, then kills; removes the data folder.
     /// The syncs counted between [`Server::start_cost`] and
     /// [`Server::end_cost`], when they were counted.
-    pub async fn stop(mut self) -> Result<Option<u64>> {
+    pub async fn stop(self) -> Result<Option<u64>> {
+        let (syncs, dir) = self.stop_keeping_data().await?;
+        dir.close()
+            .context("cannot remove the server's data folder")?;
+        Ok(syncs)
+    }
+
+    /// As [`Server::stop`], but hands the data folder over instead of
+    /// removing it (see [`Retired`]).
+    pub async fn stop_keeping_data(mut self) -> Result<(Option<u64>, TempDir)> {
         let term = Command::new("kill")
             .arg("-TERM")
             .arg(self.pid.to_string())
@@ -249,10 +258,7 @@ impl Server {
             Some(counter) if exited => Some(counter.total()?),
             _ => None,
         };
-        self.dir
-            .close()
-            .context("cannot remove the server's data folder")?;
-        Ok(syncs)
+        Ok((syncs, self.dir))
     }
 
     /// The last lines the server wrote, for error messages.
@@ -393,6 +399,76 @@ pub fn configure_env(cmd: &mut Command, env: &[(&'static str, String)]) {
         }
     }
     cmd.envs(env.iter().map(|(k, v)| (*k, v)));
+}
+
+/// The data folders of the stopped servers of one bench, removed together
+/// when it ends.
+///
+/// For about half a minute after files are removed, ext4 looks past their
+/// inodes on every file it creates (`recently_deleted` in its inode
+/// allocator), one buffer lookup each: after the thousands of files of one
+/// server's run, that is a tenth of the next server's CPU. So no folder is
+/// removed while a server runs; they go when the bench ends, which notes
+/// the time in the work folder, and a bench started within that half
+/// minute first waits out the rest of it.
+pub struct Retired {
+    work_dir: PathBuf,
+    dirs: Vec<TempDir>,
+}
+
+/// How long ext4 counts a removed inode as recently deleted: its
+/// `dirty_expire_centisecs` (30 s by default), and a little more.
+const DELETIONS_FORGOTTEN: Duration = Duration::from_secs(32);
+
+impl Retired {
+    /// Waits until the files the last bench in `work_dir` removed are
+    /// forgotten, after writing them out (`sync`).
+    pub async fn after_last_run(work_dir: &Path) -> Result<Self> {
+        let stamp = work_dir.join(REMOVED_AT);
+        if let Ok(modified) = std::fs::metadata(&stamp).and_then(|meta| meta.modified()) {
+            let age = modified.elapsed().unwrap_or(DELETIONS_FORGOTTEN);
+            if let Some(left) = DELETIONS_FORGOTTEN.checked_sub(age) {
+                eprintln!(
+                    "waiting {}s for the file system to forget the last run's files",
+                    left.as_secs() + 1
+                );
+                Command::new("sync")
+                    .status()
+                    .await
+                    .context("running sync")?;
+                tokio::time::sleep(left).await;
+            }
+        }
+        Ok(Self {
+            work_dir: work_dir.to_owned(),
+            dirs: Vec::new(),
+        })
+    }
+
+    /// Stops `server`, keeping its folder until the bench ends; its syncs as
+    /// [`Server::stop`] returns them.
+    pub async fn stop(&mut self, server: Server) -> Result<Option<u64>> {
+        let (syncs, dir) = server.stop_keeping_data().await?;
+        self.dirs.push(dir);
+        Ok(syncs)
+    }
+}
+
+/// The file whose modification time says when a bench last removed its folders.
+const REMOVED_AT: &str = ".folders-removed";
+
+impl Drop for Retired {
+    fn drop(&mut self) {
+        if self.dirs.is_empty() {
+            return;
+        }
+        for dir in self.dirs.drain(..) {
+            if let Err(err) = dir.close() {
+                eprintln!("cannot remove a server's data folder: {err}");
+            }
+        }
+        std::fs::write(self.work_dir.join(REMOVED_AT), b"").ok();
+    }
 }
 
 /// A fresh data folder under `work_dir`, removed when dropped.

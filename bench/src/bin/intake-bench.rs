@@ -12,7 +12,7 @@ use applicant_vault_bench::cost::Cost;
 use applicant_vault_bench::load::{self, PhaseResult, Target};
 use applicant_vault_bench::pdf::synthetic_pdf;
 use applicant_vault_bench::report::{Measured, Report};
-use applicant_vault_bench::server::{self, Server};
+use applicant_vault_bench::server::{self, Retired, Server};
 use bytes::Bytes;
 use clap::Parser;
 
@@ -63,6 +63,8 @@ struct Bench {
     http: reqwest::Client,
     service_bin: Option<PathBuf>,
     work_dir: PathBuf,
+    /// The stopped servers' folders, removed when the bench ends.
+    retired: tokio::sync::Mutex<Retired>,
 }
 
 #[tokio::main]
@@ -83,15 +85,17 @@ async fn main() -> Result<ExitCode> {
     } else {
         Some(server::service_binary()?)
     };
+    let work_dir = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| server::target_dir().join("bench-tmp"));
     let bench = Bench {
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(args.clients.max(args.big_clients))
             .build()?,
         service_bin,
-        work_dir: args
-            .work_dir
-            .clone()
-            .unwrap_or_else(|| server::target_dir().join("bench-tmp")),
+        retired: tokio::sync::Mutex::new(Retired::after_last_run(&work_dir).await?),
+        work_dir,
         args,
     };
     let args = &bench.args;
@@ -160,7 +164,7 @@ impl Bench {
             ))
         }
         .await;
-        let syncs = server.stop().await?;
+        let syncs = self.retired.lock().await.stop(server).await?;
         outcome.map(|(mut measured, cpu_seconds, requests)| {
             measured.cost = Some(Cost {
                 cpu_seconds,
@@ -191,7 +195,7 @@ impl Bench {
             })
         }
         .await;
-        server.stop().await?;
+        self.retired.lock().await.stop(server).await?;
         outcome
     }
 
