@@ -2,6 +2,7 @@
 //! the loaded data with a fixed seed), each read as an HTTP request to the
 //! service and as the same SQL the service sends, straight to PostgreSQL.
 
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -161,7 +162,7 @@ impl Targets {
         let rows = match scenario {
             Scenario::FirstPage => {
                 let (job_id, status) = &self.job_status[n % self.job_status.len()];
-                sqlx::query(LIST_BY_JOB_AND_STATUS)
+                sqlx::query(LIST_BY_JOB_AND_STATUS.as_str())
                     .bind(job_id)
                     .bind(status)
                     .bind(limit)
@@ -170,7 +171,7 @@ impl Targets {
             }
             Scenario::DeepPage => {
                 let page = &self.deep[n % self.deep.len()];
-                sqlx::query(LIST_BY_STATUS_BEFORE)
+                sqlx::query(LIST_BY_STATUS_BEFORE.as_str())
                     .bind(&page.status)
                     .bind(page.cursor)
                     .bind(limit)
@@ -259,8 +260,37 @@ impl ServiceClient {
     }
 }
 
-// The SQL below is what the service's sea-orm queries send (seen with
-// `log_min_duration_statement = 0`); see `store::applications::{list, get}`.
+/// The SQL of the service's list query with these filters (an admin's: no
+/// filter on restrictions), and the number of its parameters.
+fn list_sql(job: bool, before: bool) -> (String, usize) {
+    use applicant_vault::domain::status::ApplicationStatus;
+    let filter = applicant_vault::store::applications::ListFilter {
+        restricted: true,
+        job_id: job.then(Uuid::nil),
+        status: Some(ApplicationStatus::New),
+        before: before.then(Uuid::nil),
+        limit: 50,
+        ..Default::default()
+    };
+    let statement = applicant_vault::store::applications::list_query(filter)
+        .into_statement(sea_orm::DbBackend::Postgres);
+    let parameters = statement.values.map_or(0, |values| values.0.len());
+    (statement.sql, parameters)
+}
+
+/// The list statements, from the service's own query builder: parameters
+/// job, status, limit; and status, cursor, limit.
+static LIST_BY_JOB_AND_STATUS: LazyLock<String> = LazyLock::new(|| three(list_sql(true, false)));
+static LIST_BY_STATUS_BEFORE: LazyLock<String> = LazyLock::new(|| three(list_sql(false, true)));
+
+fn three((sql, parameters): (String, usize)) -> String {
+    assert_eq!(parameters, 3, "the list query's parameters changed: {sql}");
+    sql
+}
+
+// The SQL below is what the service's sea-orm query sent for a get before it
+// read the job's facts along (seen with `log_min_duration_statement = 0`):
+// the application and its documents, which the service still reads.
 
 /// The select list of `application::Entity::find()`.
 macro_rules! applications {
@@ -268,16 +298,6 @@ macro_rules! applications {
         r#"SELECT "applications"."id", "applications"."job_id", "applications"."candidate_id", "applications"."status", "applications"."full_name", "applications"."email", "applications"."phone", "applications"."cover_letter", "applications"."linkedin_url", "applications"."indeed_url", "applications"."source", "applications"."privacy_notice_version", "applications"."talent_pool_consent", "applications"."provenance", "applications"."decided_at", "applications"."created_at", "applications"."updated_at", "applications"."purge_after", "applications"."reminded_for", "applications"."retention_policy" FROM "applications""#
     };
 }
-
-const LIST_BY_JOB_AND_STATUS: &str = concat!(
-    applications!(),
-    r#" WHERE "applications"."job_id" = $1 AND "applications"."status" = $2 ORDER BY "applications"."id" DESC LIMIT $3"#
-);
-
-const LIST_BY_STATUS_BEFORE: &str = concat!(
-    applications!(),
-    r#" WHERE "applications"."status" = $1 AND "applications"."id" < $2 ORDER BY "applications"."id" DESC LIMIT $3"#
-);
 
 const GET_APPLICATION: &str = concat!(
     applications!(),

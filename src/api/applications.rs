@@ -249,12 +249,12 @@ impl From<ApplicationRecord> for Application {
     }
 }
 
-impl From<application::Model> for ApplicationSummary {
-    fn from(app: application::Model) -> Self {
+impl From<store::applications::Summary> for ApplicationSummary {
+    fn from(app: store::applications::Summary) -> Self {
         Self {
             id: app.id,
             job_id: app.job_id,
-            status: status_of(&app),
+            status: app.status,
             full_name: app.full_name,
             email: app.email,
             source: app.source,

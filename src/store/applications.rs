@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ConnectionTrait, DbErr, QueryOrder, QuerySelect,
+    ConnectionTrait, DbErr, FromQueryResult, QueryOrder, QuerySelect, SelectModel, Selector,
     prelude::*,
     sea_query::{ExprTrait, Func, LikeExpr, OnConflict},
 };
@@ -265,11 +265,38 @@ pub async fn restricted_since(
 }
 
 /// A page of applications, newest first, keyed by id (UUIDv7, so time order).
-pub async fn list(
-    db: &impl ConnectionTrait,
-    filter: ListFilter,
-) -> Result<Vec<application::Model>, DbErr> {
+/// What a page of applications shows of each: read alone, so that a page
+/// costs neither the database nor the service the cover letters and the
+/// rest of the record.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct Summary {
+    pub id: Uuid,
+    pub job_id: Uuid,
+    pub status: ApplicationStatus,
+    pub full_name: String,
+    pub email: String,
+    pub source: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+pub async fn list(db: &impl ConnectionTrait, filter: ListFilter) -> Result<Vec<Summary>, DbErr> {
+    list_query(filter).all(db).await
+}
+
+/// The query [`list`] runs (public so that a benchmark can send its SQL).
+pub fn list_query(filter: ListFilter) -> Selector<SelectModel<Summary>> {
+    use application::Column;
     let mut query = application::Entity::find()
+        .select_only()
+        .columns([
+            Column::Id,
+            Column::JobId,
+            Column::Status,
+            Column::FullName,
+            Column::Email,
+            Column::Source,
+            Column::CreatedAt,
+        ])
         .order_by_desc(application::Column::Id)
         .limit(filter.limit);
     if !filter.restricted {
@@ -297,7 +324,7 @@ pub async fn list(
             lower_like(application::Column::FullName).or(lower_like(application::Column::Email)),
         );
     }
-    query.all(db).await
+    query.into_model::<Summary>()
 }
 
 fn escape_like(text: &str) -> String {
