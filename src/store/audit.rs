@@ -166,7 +166,7 @@ async fn record_groups(writer: Writer, mut queue: mpsc::Receiver<Pending>) {
                 .into_iter()
                 .map(|pending| (pending.entry, pending.done))
                 .unzip();
-            let outcome = writer.run(RecordAll(entries)).await;
+            let outcome = record_all(&writer, entries).await;
             for done in waiting {
                 let _ = done.send(outcome.clone());
             }
@@ -175,51 +175,61 @@ async fn record_groups(writer: Writer, mut queue: mpsc::Receiver<Pending>) {
     }
 }
 
-/// The events of a group, inserted together.
+/// Inserts the events of a group together: on PostgreSQL as one statement
+/// that is its own transaction, on SQLite as a unit of the group committer.
+async fn record_all(writer: &Writer, entries: Vec<Entry>) -> Result<(), DbErr> {
+    if writer.groups() {
+        return writer.run(RecordAll(entries)).await;
+    }
+    // One statement whatever the group's size, so that PostgreSQL prepares
+    // it once (an insert of N rows is a statement per N): the rows go as
+    // one JSON text.
+    let rows: Vec<serde_json::Value> = events(&entries, writer.now())
+        .map(|row| {
+            serde_json::json!({
+                "id": row.id,
+                "at": row.at,
+                "api_key_id": row.api_key_id,
+                "actor": row.actor,
+                "action": row.action,
+                "application_id": row.application_id,
+                "subject_id": row.subject_id,
+                "shown": row.shown,
+            })
+        })
+        .collect();
+    writer
+        .execute_alone(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO audit_events \
+             SELECT * FROM json_populate_recordset(NULL::audit_events, $1::json)",
+            [serde_json::Value::Array(rows).to_string().into()],
+        ))
+        .await
+}
+
+fn events(entries: &[Entry], at: DateTimeUtc) -> impl Iterator<Item = audit_event::Model> + '_ {
+    entries.iter().map(move |entry| audit_event::Model {
+        id: Uuid::now_v7(),
+        at,
+        api_key_id: entry.actor.api_key_id,
+        actor: entry.actor.on_behalf_of.clone(),
+        action: entry.action.to_owned(),
+        application_id: entry.application_id,
+        subject_id: entry.subject_id,
+        shown: entry.shown.clone(),
+    })
+}
+
+/// The events of a group, inserted together in the group committer's
+/// transaction.
 struct RecordAll(Vec<Entry>);
 
 impl Unit for RecordAll {
     type Output = ();
 
     async fn run(&self, txn: &DatabaseTransaction, at: DateTimeUtc) -> Result<(), DbErr> {
-        let rows = self.0.iter().map(|entry| audit_event::Model {
-            id: Uuid::now_v7(),
-            at,
-            api_key_id: entry.actor.api_key_id,
-            actor: entry.actor.on_behalf_of.clone(),
-            action: entry.action.to_owned(),
-            application_id: entry.application_id,
-            subject_id: entry.subject_id,
-            shown: entry.shown.clone(),
-        });
-        if txn.get_database_backend() == DbBackend::Postgres {
-            // One statement whatever the group's size, so that PostgreSQL
-            // prepares it once (an insert of N rows is a statement per N):
-            // the rows go as one JSON text.
-            let rows: Vec<serde_json::Value> = rows
-                .map(|row| {
-                    serde_json::json!({
-                        "id": row.id,
-                        "at": row.at,
-                        "api_key_id": row.api_key_id,
-                        "actor": row.actor,
-                        "action": row.action,
-                        "application_id": row.application_id,
-                        "subject_id": row.subject_id,
-                        "shown": row.shown,
-                    })
-                })
-                .collect();
-            txn.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "INSERT INTO audit_events \
-                 SELECT * FROM json_populate_recordset(NULL::audit_events, $1::json)",
-                [serde_json::Value::Array(rows).to_string().into()],
-            ))
-            .await?;
-            return Ok(());
-        }
-        let rows: Vec<audit_event::ActiveModel> = rows.map(Into::into).collect();
+        let rows: Vec<audit_event::ActiveModel> = events(&self.0, at).map(Into::into).collect();
         audit_event::Entity::insert_many(rows)
             .exec_without_returning(txn)
             .await?;

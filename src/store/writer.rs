@@ -31,7 +31,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    RuntimeErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -168,6 +168,41 @@ impl Writer {
         Ok(*value
             .downcast::<U::Output>()
             .expect("the writer returns what the unit made"))
+    }
+
+    /// Whether this writer commits units in groups (SQLite) rather than each
+    /// in its own transaction (PostgreSQL).
+    pub fn groups(&self) -> bool {
+        self.inner.queue.is_some()
+    }
+
+    /// The writer's clock now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// One statement on its own, outside any transaction: PostgreSQL commits
+    /// it as it ends, in one round trip where a unit takes three (begin,
+    /// statement, commit), and answers only once it is committed. A failure
+    /// that says the connection is in trouble is handled as a failed commit.
+    /// Not for a writer that [`groups`](Self::groups): it would write beside
+    /// the group committer.
+    pub async fn execute_alone(&self, statement: Statement) -> Result<(), DbErr> {
+        debug_assert!(!self.groups());
+        let (generation, db) = self.inner.pool().await?;
+        match db.execute_raw(statement).await {
+            Ok(_) => {
+                self.inner.set_healthy();
+                Ok(())
+            }
+            Err(err) => match Failure::of_unit(err) {
+                Failure::Connection(err) => {
+                    self.inner.discard(generation, &err).await;
+                    Err(err)
+                }
+                Failure::Unit(err) => Err(err),
+            },
+        }
     }
 
     /// Runs schema migrations on the writer's connection.
