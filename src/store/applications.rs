@@ -6,9 +6,10 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ConnectionTrait, DbErr, FromQueryResult, QueryOrder, QuerySelect, SelectModel, Selector,
+    ConnectionTrait, DbErr, FromQueryResult, QueryOrder, QuerySelect, QueryTrait, SelectModel,
+    Selector,
     prelude::*,
-    sea_query::{ExprTrait, Func, LikeExpr, OnConflict},
+    sea_query::{Alias, ExprTrait, Func, LikeExpr, OnConflict},
 };
 
 use super::entity::{application, candidate, document, job};
@@ -50,6 +51,52 @@ pub async fn candidate_for(
     candidate_by_email(db, email)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the candidate just written".into()))
+}
+
+/// The candidate a new application of this address belongs to (made if
+/// new, as [`candidate_for`]), and whether the application is their first
+/// this month, which is what counts in the statistics: the month is then
+/// claimed on the candidate. One statement where the candidate is new or
+/// not yet counted this month, so two applications of one candidate at once
+/// cannot both be first (the second waits for the first's row and sees its
+/// month); a candidate already counted is then read by a second.
+pub async fn candidate_of_application(
+    db: &impl ConnectionTrait,
+    email: &Email,
+    now: DateTime<Utc>,
+) -> Result<(candidate::Model, bool), DbErr> {
+    use candidate::Column;
+    let month = crate::domain::stats::Month::of(now).to_string();
+    let row = candidate::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email_normalised: Set(email.normalised.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        stats_month: Set(Some(month)),
+    };
+    let stored_month = || Expr::col((candidate::Entity, Column::StatsMonth));
+    let mut insert =
+        candidate::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(Column::EmailNormalised)
+                    .update_column(Column::StatsMonth)
+                    .action_and_where(stored_month().is_null().or(
+                        stored_month().ne(Expr::col((Alias::new("excluded"), Column::StatsMonth))),
+                    ))
+                    .to_owned(),
+            )
+            .into_query();
+    insert.returning_all();
+    let claimed = db
+        .query_one_raw(db.get_database_backend().build(&insert))
+        .await?;
+    if let Some(row) = claimed {
+        return Ok((candidate::Model::from_query_result(&row, "")?, true));
+    }
+    let counted = candidate_by_email(db, email)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the candidate of a conflicting address".into()))?;
+    Ok((counted, false))
 }
 
 /// The candidate who owns this address, if we hold anything on them.
@@ -99,15 +146,15 @@ pub struct NewApplication {
 
 /// Inserts a new application for `candidate_id`, with the purge date a new
 /// application has: no decision yet, so the inactivity period runs from now.
-/// It counts in the statistics when it is the candidate's first this month.
+/// It counts in the statistics when `counts` says it is the candidate's first
+/// this month (see [`candidate_of_application`]).
 pub async fn insert(
     db: &impl ConnectionTrait,
     new: &NewApplication,
-    candidate_id: Uuid,
+    (candidate_id, counts): (Uuid, bool),
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<application::Model, DbErr> {
-    let counts = super::stats::claim_month(db, candidate_id, now).await?;
     let facts = Facts {
         status: Some(ApplicationStatus::New),
         last_activity: now,
@@ -508,5 +555,47 @@ impl super::writer::Unit for Rectify {
         )
         .await?;
         find(txn, self.id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::store::writer;
+
+    /// A candidate's first application of a month counts, the next of the
+    /// same month does not, and the first of the next month does again.
+    #[tokio::test]
+    async fn a_candidate_counts_once_a_month() {
+        let (writer, db, _dir) = writer::sqlite_for_tests(false).await;
+        writer.migrate().await.unwrap();
+        let ada = Email::parse("email", "Ada@Example.com").unwrap();
+        let grace = Email::parse("email", "grace@example.com").unwrap();
+        let march = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        let later_in_march = Utc.with_ymd_and_hms(2026, 3, 30, 9, 0, 0).unwrap();
+        let april = Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap();
+
+        let (first, counts) = candidate_of_application(&db, &ada, march).await.unwrap();
+        assert!(counts);
+        assert_eq!(first.stats_month.as_deref(), Some("2026-03"));
+        let (again, counts) = candidate_of_application(&db, &ada, later_in_march)
+            .await
+            .unwrap();
+        assert!(!counts);
+        assert_eq!(again, first, "the same candidate, unchanged");
+        let (other, counts) = candidate_of_application(&db, &grace, later_in_march)
+            .await
+            .unwrap();
+        assert!(counts);
+        assert_ne!(other.id, first.id);
+        let (next, counts) = candidate_of_application(&db, &ada, april).await.unwrap();
+        assert!(counts);
+        assert_eq!(next.id, first.id);
+        assert_eq!(next.created_at, first.created_at);
+        assert_eq!(next.stats_month.as_deref(), Some("2026-04"));
+        let (_, counts) = candidate_of_application(&db, &ada, april).await.unwrap();
+        assert!(!counts);
     }
 }

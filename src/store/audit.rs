@@ -30,7 +30,7 @@ pub async fn record(
     application_id: Option<Uuid>,
     subject_id: Option<Uuid>,
 ) -> Result<(), DbErr> {
-    audit_event::ActiveModel {
+    let event = audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         at: Set(at),
         api_key_id: Set(actor.api_key_id),
@@ -39,10 +39,11 @@ pub async fn record(
         application_id: Set(application_id),
         subject_id: Set(subject_id),
         shown: Set(None),
-    }
-    .insert(db)
-    .await
-    .map(|_| ())
+    };
+    audit_event::Entity::insert(event)
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
 }
 
 /// An access to record on its own: a read of personal data.

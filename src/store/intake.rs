@@ -83,10 +83,17 @@ impl Unit for Admission {
         {
             return Err(DbErr::RecordNotFound(IMPORT_GONE.into()));
         }
-        let candidate =
-            applications::candidate_for(txn, &self.application.contact.email, now).await?;
-        let application =
-            applications::insert(txn, &self.application, candidate.id, &self.policy, now).await?;
+        let (candidate, counts) =
+            applications::candidate_of_application(txn, &self.application.contact.email, now)
+                .await?;
+        let application = applications::insert(
+            txn,
+            &self.application,
+            (candidate.id, counts),
+            &self.policy,
+            now,
+        )
+        .await?;
         let mut documents = Vec::with_capacity(self.documents.len());
         for document in &self.documents {
             documents

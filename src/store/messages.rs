@@ -57,7 +57,7 @@ pub async fn queue(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<message::Model, DbErr> {
     let message = message_row(new, actor, now).insert(db).await?;
-    outbox::ActiveModel {
+    let delivery = outbox::ActiveModel {
         id: Set(Uuid::now_v7()),
         message_id: Set(message.id),
         attempts: Set(0),
@@ -65,9 +65,10 @@ pub async fn queue(
         claimed_until: Set(None),
         last_error: Set(None),
         created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
+    };
+    outbox::Entity::insert(delivery)
+        .exec_without_returning(db)
+        .await?;
     Ok(message)
 }
 

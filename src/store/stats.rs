@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{
     audit::{self, Actor},
-    entity::{application, candidate, job, stats_cell, stats_ledger, stats_release},
+    entity::{application, job, stats_cell, stats_ledger, stats_release},
     secrets::EnsureKey,
     writer::Unit,
 };
@@ -28,29 +28,6 @@ use crate::domain::{
 
 /// The key the noise of every release is drawn from.
 pub const SECRET: &str = "stats";
-
-/// Whether an application the candidate makes now is their first of this
-/// month, marking the month as theirs if so. One statement, so two
-/// applications of one candidate at once cannot both be first (the second
-/// waits for the first's row lock and then sees its month).
-pub async fn claim_month(
-    db: &impl ConnectionTrait,
-    candidate_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    let month = Month::of(now).to_string();
-    let claimed = candidate::Entity::update_many()
-        .col_expr(candidate::Column::StatsMonth, Expr::value(month.clone()))
-        .filter(candidate::Column::Id.eq(candidate_id))
-        .filter(
-            candidate::Column::StatsMonth
-                .is_null()
-                .or(candidate::Column::StatsMonth.ne(month)),
-        )
-        .exec(db)
-        .await?;
-    Ok(claimed.rows_affected == 1)
-}
 
 /// The month of the first job: releases start there.
 pub async fn first_month(db: &impl ConnectionTrait) -> Result<Option<Month>, DbErr> {
