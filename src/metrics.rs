@@ -230,6 +230,11 @@ impl Metrics {
         self.upload_bytes.inc_by(bytes);
     }
 
+    /// Retention runs finished since start-up.
+    pub fn retention_runs(&self) -> u64 {
+        self.purge_runs.get()
+    }
+
     pub fn retention_run(&self, purged: usize, reminded: usize) {
         self.purge_runs.inc();
         self.purged.inc_by(purged as u64);

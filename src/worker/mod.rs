@@ -76,13 +76,8 @@ async fn purge_periodically(state: Services) {
     loop {
         ticker.tick().await;
         let ran = service::run(&state, &|_| {}).await;
-        if let Ok(done) = &ran {
-            state
-                .metrics
-                .retention_run(done.applications, done.reminded);
-        }
-        match ran {
-            Ok(done) if done != service::Purged::default() => tracing::info!(
+        match &ran {
+            Ok(done) if *done != service::Purged::default() => tracing::info!(
                 purged = done.applications,
                 objects = done.objects,
                 reminded = done.reminded,
@@ -96,6 +91,12 @@ async fn purge_periodically(state: Services) {
                 error = format!("{err:#}"),
                 "reminding the privacy officer failed"
             );
+        }
+        // Counted once the officer is reminded too: the whole round is done.
+        if let Ok(done) = ran {
+            state
+                .metrics
+                .retention_run(done.applications, done.reminded);
         }
     }
 }

@@ -124,6 +124,15 @@ async fn start(
     let server = tokio::spawn(app.run_until(async {
         let _ = stop.await;
     }));
+    // The service purges and reminds once as it starts: a test begins after
+    // that round, so that it never runs in the middle of the test (on a
+    // loaded machine it can start late).
+    for _ in 0..3000 {
+        if state.metrics.retention_runs() > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     TestApp {
         address,
         admin_address,
