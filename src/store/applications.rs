@@ -33,14 +33,7 @@ pub async fn candidate_for(
     email: &Email,
     now: DateTime<Utc>,
 ) -> Result<candidate::Model, DbErr> {
-    let row = candidate::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        email_normalised: Set(email.normalised.clone()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        stats_month: Set(None),
-    };
-    candidate::Entity::insert(row)
+    candidate::Entity::insert(new_candidate(email, now, None))
         .on_conflict(
             OnConflict::column(candidate::Column::EmailNormalised)
                 .do_nothing()
@@ -67,25 +60,16 @@ pub async fn candidate_of_application(
 ) -> Result<(candidate::Model, bool), DbErr> {
     use candidate::Column;
     let month = crate::domain::stats::Month::of(now).to_string();
-    let row = candidate::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        email_normalised: Set(email.normalised.clone()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        stats_month: Set(Some(month)),
-    };
+    // An existing candidate takes the month only if it is not theirs yet.
     let stored_month = || Expr::col((candidate::Entity, Column::StatsMonth));
-    let mut insert =
-        candidate::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(Column::EmailNormalised)
-                    .update_column(Column::StatsMonth)
-                    .action_and_where(stored_month().is_null().or(
-                        stored_month().ne(Expr::col((Alias::new("excluded"), Column::StatsMonth))),
-                    ))
-                    .to_owned(),
-            )
-            .into_query();
+    let new_month = Expr::col((Alias::new("excluded"), Column::StatsMonth));
+    let claim = OnConflict::column(Column::EmailNormalised)
+        .update_column(Column::StatsMonth)
+        .action_and_where(stored_month().is_null().or(stored_month().ne(new_month)))
+        .to_owned();
+    let mut insert = candidate::Entity::insert(new_candidate(email, now, Some(month)))
+        .on_conflict(claim)
+        .into_query();
     insert.returning_all();
     let claimed = db
         .query_one_raw(db.get_database_backend().build(&insert))
@@ -97,6 +81,21 @@ pub async fn candidate_of_application(
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the candidate of a conflicting address".into()))?;
     Ok((counted, false))
+}
+
+/// A new candidate of this address: only the normalised address is written.
+fn new_candidate(
+    email: &Email,
+    now: DateTime<Utc>,
+    stats_month: Option<String>,
+) -> candidate::ActiveModel {
+    candidate::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email_normalised: Set(email.normalised.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        stats_month: Set(stats_month),
+    }
 }
 
 /// The candidate who owns this address, if we hold anything on them.
@@ -151,7 +150,8 @@ pub struct NewApplication {
 pub async fn insert(
     db: &impl ConnectionTrait,
     new: &NewApplication,
-    (candidate_id, counts): (Uuid, bool),
+    candidate_id: Uuid,
+    counts: bool,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<application::Model, DbErr> {
@@ -311,7 +311,6 @@ pub async fn restricted_since(
         .flatten())
 }
 
-/// A page of applications, newest first, keyed by id (UUIDv7, so time order).
 /// What a page of applications shows of each: read alone, so that a page
 /// costs neither the database nor the service the cover letters and the
 /// rest of the record.
@@ -326,6 +325,7 @@ pub struct Summary {
     pub created_at: DateTimeUtc,
 }
 
+/// A page of applications, newest first, keyed by id (UUIDv7, so time order).
 pub async fn list(db: &impl ConnectionTrait, filter: ListFilter) -> Result<Vec<Summary>, DbErr> {
     list_query(filter).all(db).await
 }

@@ -89,7 +89,8 @@ impl Unit for Admission {
         let application = applications::insert(
             txn,
             &self.application,
-            (candidate.id, counts),
+            candidate.id,
+            counts,
             &self.policy,
             now,
         )
