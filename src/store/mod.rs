@@ -16,6 +16,7 @@ pub mod nodelay;
 pub mod notes;
 pub mod pipeline;
 pub mod secrets;
+pub mod sqlite_plans;
 pub mod stats;
 pub mod subject_requests;
 pub mod writer;
@@ -96,6 +97,9 @@ impl DatabaseSettings {
         }
         if self.is_sqlite() {
             create_sqlite_folder(self.url.expose())?;
+            options.map_sqlx_sqlite_pool_opts(|pool| {
+                pool.after_connect(|conn, _| Box::pin(sqlite_plans::on_connect(conn)))
+            });
             options.map_sqlx_sqlite_opts(|opts| {
                 opts.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
