@@ -18,6 +18,7 @@ mod m20261204_000011_rights;
 mod m20261205_000012_key_generation;
 mod m20261206_000013_listing_events;
 mod m20261206_000014_purge_order;
+mod m20261208_000015_audit_rows_uncompressed;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000012_key_generation::Migration),
             Box::new(m20261206_000013_listing_events::Migration),
             Box::new(m20261206_000014_purge_order::Migration),
+            Box::new(m20261208_000015_audit_rows_uncompressed::Migration),
         ]
     }
 }
