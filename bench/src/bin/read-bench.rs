@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use applicant_vault_bench::cost;
 use applicant_vault_bench::generator::{self, Size};
 use applicant_vault_bench::load::{self, PhaseResult};
@@ -297,6 +297,7 @@ where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = Result<Duration, String>> + Send,
 {
+    settle(meter.pool).await?;
     let limit = Duration::from_secs(args.time_limit_secs.max(1));
     let run = |count: usize, offset: usize| {
         let request = request.clone();
@@ -319,6 +320,19 @@ where
     let after = meter.read().await?;
     let cost = Meter::cost(&before, &after, args.requests);
     Ok((measured, cost))
+}
+
+/// Lets PostgreSQL finish what the phase before left it (vacuuming the
+/// audit rows the service wrote, writing their pages out), so that this
+/// work is not counted against, nor slows, the phase that comes next.
+async fn settle(pool: &PgPool) -> Result<()> {
+    for statement in ["VACUUM (ANALYZE) audit_events", "CHECKPOINT"] {
+        sqlx::query(statement)
+            .execute(pool)
+            .await
+            .with_context(|| format!("settling the database: {statement}"))?;
+    }
+    Ok(())
 }
 
 /// Which filters and targets a scenario used.
