@@ -11,12 +11,14 @@ use poem_openapi::{
     param::{Header, Path, Query},
     payload::Json,
 };
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::{
     ApiTags,
     auth::{Admins, Auth, CareersPage, Recruiters},
     intake::{self, ApplicationForm, SubmitResponse},
+    json::{self, SerdeJson},
     page_limit,
     receipts::PurgeReceipt,
     text::Text,
@@ -33,7 +35,6 @@ use crate::{
     store::{
         self,
         applications::{ApplicationRecord, ListFilter, Rectification, Rectify},
-        audit::{Access, Listed},
         entity::{application, document},
     },
 };
@@ -41,7 +42,7 @@ use crate::{
 pub struct ApplicationsApi;
 
 /// A file of an application.
-#[derive(Object)]
+#[derive(Object, Serialize)]
 #[oai(skip_serializing_if_is_none)]
 pub struct Document {
     id: Uuid,
@@ -55,7 +56,7 @@ pub struct Document {
 
 /// An application with the contact details it was submitted with (or as
 /// corrected), and its documents.
-#[derive(Object)]
+#[derive(Object, Serialize)]
 #[oai(skip_serializing_if_is_none)]
 pub struct Application {
     id: Uuid,
@@ -63,45 +64,75 @@ pub struct Application {
     status: ApplicationStatus,
     full_name: String,
     email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     cover_letter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     linkedin_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     indeed_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<String>,
     privacy_notice_version: String,
     talent_pool_consent: bool,
+    #[serde(serialize_with = "json::rfc3339")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "json::rfc3339")]
     updated_at: DateTime<Utc>,
+    #[serde(
+        serialize_with = "json::rfc3339_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     decided_at: Option<DateTime<Utc>>,
     /// When its data will be deleted, as things stand now.
+    #[serde(
+        serialize_with = "json::rfc3339_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     purge_after: Option<DateTime<Utc>>,
     /// Why `purge_after` is what it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
     retention: Option<RetentionView>,
     documents: Vec<Document>,
     /// Where each field's value came from: `form` (the careers-site form),
     /// `linkedin` or `indeed` (a profile import), or `indeed-apply`.
     /// Absent on applications received before this was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
     provenance: Option<BTreeMap<String, String>>,
     /// The language the candidate reads (`en`, `nl`, `fr`, `de`), if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
     locale: Option<String>,
     /// Since when the candidate has restricted its processing: recruiters
     /// can no longer read or change it, and the purge leaves it alone.
     /// Only admins see a restricted application.
+    #[serde(
+        serialize_with = "json::rfc3339_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     restricted_at: Option<DateTime<Utc>>,
 }
 
 /// How an application's deletion date is set.
-#[derive(Object)]
+#[derive(Object, Serialize)]
 #[oai(skip_serializing_if_is_none)]
 pub struct RetentionView {
     /// `after_decision`, `after_inactivity`, `rules[i](country=…,outcome=…)`,
     /// `consent` (extended by the candidate) or `erasure` (asked to be deleted).
     rule: String,
     /// When the recruitment procedure ended for it; absent while it runs.
+    #[serde(
+        serialize_with = "json::rfc3339_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     clock_start: Option<DateTime<Utc>>,
     /// The period the rule gives, in seconds.
     period_seconds: i64,
     /// Until when a consent extension keeps it.
+    #[serde(
+        serialize_with = "json::rfc3339_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     extended_until: Option<DateTime<Utc>>,
     /// A legal hold stops its deletion.
     held: bool,
@@ -156,7 +187,7 @@ impl From<ApplicationRecord> for SubmittedApplication {
 }
 
 /// A row of the application list.
-#[derive(Object)]
+#[derive(Object, Serialize)]
 #[oai(skip_serializing_if_is_none)]
 struct ApplicationSummary {
     id: Uuid,
@@ -164,15 +195,18 @@ struct ApplicationSummary {
     status: ApplicationStatus,
     full_name: String,
     email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<String>,
+    #[serde(serialize_with = "json::rfc3339")]
     created_at: DateTime<Utc>,
 }
 
-#[derive(Object)]
+#[derive(Object, Serialize)]
 #[oai(skip_serializing_if_is_none)]
 struct ApplicationPage {
     items: Vec<ApplicationSummary>,
     /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<Uuid>,
 }
 
@@ -198,7 +232,7 @@ struct ApplicationPatch {
 #[derive(ApiResponse)]
 enum ApplicationResponse {
     #[oai(status = 200)]
-    Ok(Json<Application>),
+    Ok(SerdeJson<Application>),
 }
 
 fn status_of(model: &application::Model) -> ApplicationStatus {
@@ -306,7 +340,7 @@ impl ApplicationsApi {
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<Uuid>>,
-    ) -> ApiResult<Json<ApplicationPage>> {
+    ) -> ApiResult<SerdeJson<ApplicationPage>> {
         let caller = auth.0;
         let limit = page_limit(limit.0);
         let filter = ListFilter {
@@ -319,19 +353,12 @@ impl ApplicationsApi {
             before: cursor.0,
             limit,
         };
-        let rows = store::applications::list(&state.db, filter).await?;
-        state
-            .audit
-            .record(Listed {
-                actor: caller.actor(),
-                action: "application.listed",
-                application_ids: rows.iter().map(|app| app.id).collect(),
-            })
-            .await?;
+        let rows =
+            store::applications::list(&state.db, &state.audit, filter, caller.actor()).await?;
         let next_cursor = (rows.len() as u64 == limit)
             .then(|| rows.last().map(|app| app.id))
             .flatten();
-        Ok(Json(ApplicationPage {
+        Ok(SerdeJson(ApplicationPage {
             items: rows.into_iter().map(ApplicationSummary::from).collect(),
             next_cursor,
         }))
@@ -350,24 +377,17 @@ impl ApplicationsApi {
         id: Path<Uuid>,
     ) -> ApiResult<ApplicationResponse> {
         let caller = auth.0;
-        let (application, facts) = records::with_facts(&state.db, id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("application"))?;
-        // The documents are read while the read is recorded.
-        let (documents, ()) = tokio::try_join!(
+        // The documents are read while the application is read and recorded.
+        let (found, documents) = tokio::try_join!(
+            records::read_with_facts(&state.db, &state.audit, id.0, caller.actor()),
             store::applications::documents_of(&state.db, id.0),
-            state.audit.record(Access {
-                actor: caller.actor(),
-                action: "application.read",
-                application_id: Some(id.0),
-                subject_id: None,
-            }),
         )?;
+        let (application, facts) = found.ok_or_else(|| ApiError::not_found("application"))?;
         let record = ApplicationRecord {
             application,
             documents,
         };
-        Ok(ApplicationResponse::Ok(Json(Application::with_facts(
+        Ok(ApplicationResponse::Ok(SerdeJson(Application::with_facts(
             &state,
             record,
             Some(facts),
@@ -452,7 +472,7 @@ impl ApplicationsApi {
             .await?
             .ok_or_else(|| ApiError::not_found("application"))?;
         let view = Application::of(&state, record).await?;
-        Ok(ApplicationResponse::Ok(Json(view)))
+        Ok(ApplicationResponse::Ok(SerdeJson(view)))
     }
 }
 
@@ -464,4 +484,119 @@ pub(super) async fn existing(
     store::applications::find(db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("application"))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+
+    fn at(seconds: i64, millis: u32) -> DateTime<Utc> {
+        Utc.timestamp_opt(seconds, millis * 1_000_000).unwrap()
+    }
+
+    fn document(kind: crate::domain::sniff::DocumentKind) -> Document {
+        Document {
+            id: Uuid::now_v7(),
+            kind,
+            content_type: "application/pdf".into(),
+            size: 1234,
+            sha256: "ab".repeat(32),
+        }
+    }
+
+    /// What serde writes is what poem-openapi's `ToJSON` (which the spec
+    /// describes) would have written, field for field.
+    fn same_as_to_json<T: Serialize + ToJSON>(value: &T) {
+        let written: serde_json::Value =
+            serde_json::from_slice(&serde_json::to_vec(value).unwrap()).unwrap();
+        assert_eq!(written, value.to_json().unwrap());
+    }
+
+    #[test]
+    fn an_application_is_written_as_its_schema_says_with_every_field_or_none() {
+        let full = Application {
+            id: Uuid::now_v7(),
+            job_id: Uuid::now_v7(),
+            status: ApplicationStatus::Interview,
+            full_name: "Zoë \"Z\" O'Brien\n".into(),
+            email: "zoe@example.test".into(),
+            phone: Some("+32 470 12 34 56".into()),
+            cover_letter: Some("Dear team,\u{2028}\ttabs \\ and \u{7f}".into()),
+            linkedin_url: Some("https://www.linkedin.com/in/zoe".into()),
+            indeed_url: Some("https://profile.indeed.com/zoe".into()),
+            source: Some("careers-site".into()),
+            privacy_notice_version: "2026-01".into(),
+            talent_pool_consent: true,
+            created_at: at(1_765_000_000, 80),
+            updated_at: at(1_765_000_001, 0),
+            decided_at: Some(at(1_765_000_002, 999)),
+            purge_after: Some(at(1_780_000_000, 0)),
+            retention: Some(RetentionView {
+                rule: "rules[0](country=DE,outcome=rejected)".into(),
+                clock_start: Some(at(1_765_000_002, 999)),
+                period_seconds: 15_552_000,
+                extended_until: Some(at(1_790_000_000, 5)),
+                held: true,
+            }),
+            documents: vec![
+                document(crate::domain::sniff::DocumentKind::Cv),
+                document(crate::domain::sniff::DocumentKind::Picture),
+            ],
+            provenance: Some(BTreeMap::from([
+                ("email".to_owned(), "linkedin".to_owned()),
+                ("cv".to_owned(), "form".to_owned()),
+            ])),
+            locale: Some("nl".into()),
+            restricted_at: Some(at(1_766_000_000, 1)),
+        };
+        same_as_to_json(&full);
+        let bare = Application {
+            phone: None,
+            cover_letter: None,
+            linkedin_url: None,
+            indeed_url: None,
+            source: None,
+            decided_at: None,
+            purge_after: None,
+            retention: Some(RetentionView {
+                rule: "after_inactivity".into(),
+                clock_start: None,
+                period_seconds: 1,
+                extended_until: None,
+                held: false,
+            }),
+            documents: vec![],
+            provenance: None,
+            locale: None,
+            restricted_at: None,
+            ..full
+        };
+        same_as_to_json(&bare);
+        let written = serde_json::to_value(&bare).unwrap();
+        assert!(written.get("phone").is_none(), "{written}");
+        assert_eq!(written["documents"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_page_of_applications_is_written_as_its_schema_says() {
+        let summary = |source: Option<&str>| ApplicationSummary {
+            id: Uuid::now_v7(),
+            job_id: Uuid::now_v7(),
+            status: ApplicationStatus::New,
+            full_name: "Ada Lovelace".into(),
+            email: "ada@example.test".into(),
+            source: source.map(str::to_owned),
+            created_at: at(1_765_000_000, 123),
+        };
+        let items = vec![summary(Some("linkedin")), summary(None)];
+        let next_cursor = Some(items[1].id);
+        same_as_to_json(&ApplicationPage { items, next_cursor });
+        same_as_to_json(&ApplicationPage {
+            items: vec![],
+            next_cursor: None,
+        });
+    }
 }

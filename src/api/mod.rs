@@ -13,6 +13,7 @@ pub mod indeed_apply;
 pub mod intake;
 pub mod interviews;
 pub mod jobs;
+pub mod json;
 pub mod messages;
 pub mod notes;
 pub mod oauth;

@@ -69,9 +69,19 @@ impl FileType {
 }
 
 /// What the document is for decides which types it may have.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, poem_openapi::Enum, sea_orm::DeriveValueType)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    poem_openapi::Enum,
+    sea_orm::DeriveValueType,
+    serde::Serialize,
+)]
 #[sea_orm(value_type = "String")]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum DocumentKind {
     /// The candidate's CV.
     Cv,

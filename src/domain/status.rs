@@ -3,9 +3,10 @@
 use poem_openapi::Enum;
 
 /// Where an application stands in the recruitment procedure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, sea_orm::DeriveValueType)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, sea_orm::DeriveValueType, serde::Serialize)]
 #[sea_orm(value_type = "String")]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum ApplicationStatus {
     New,
     Screening,

@@ -4,15 +4,19 @@ use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    Condition, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, FromQueryResult,
-    QuerySelect, Statement,
+    Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    FromQueryResult, QuerySelect, Statement,
     prelude::*,
     sea_query::{ExprTrait, LockBehavior, LockType},
 };
 
 use super::policy::{ConsentKind, Facts, Hold, Policy};
 use crate::domain::status::ApplicationStatus;
-use crate::store::{entity::application, writer::Unit};
+use crate::store::{
+    audit::{AccessLog, Actor, Showed},
+    entity::application,
+    writer::Unit,
+};
 
 #[derive(FromQueryResult)]
 struct FactsRow {
@@ -74,11 +78,14 @@ pub async fn facts_of(
 }
 
 /// An application with its facts, in one query: what reading one
-/// application needs. (An application's job cannot go before it: the
-/// foreign key keeps it.)
-pub async fn with_facts(
-    db: &impl ConnectionTrait,
+/// application needs, answered once `log` has recorded the read as
+/// `actor`'s (a read that finds nothing records nothing). (An
+/// application's job cannot go before it: the foreign key keeps it.)
+pub async fn read_with_facts(
+    db: &DatabaseConnection,
+    log: &AccessLog,
     id: Uuid,
+    actor: Actor,
 ) -> Result<Option<(application::Model, Facts)>, DbErr> {
     let backend = db.get_database_backend();
     let sql = format!(
@@ -87,12 +94,15 @@ pub async fn with_facts(
         facts = facts_columns(),
         id = placeholder(backend, 1),
     );
-    let statement = Statement::from_sql_and_values(backend, sql, [Value::from(id)]);
-    let Some(row) = db.query_one_raw(statement).await? else {
+    let read = Statement::from_sql_and_values(backend, sql, [Value::from(id)]);
+    let rows = log
+        .read(db, read, actor, "application.read", Showed::Application(id))
+        .await?;
+    let Some(row) = rows.first() else {
         return Ok(None);
     };
-    let application = application::Model::from_query_result(&row, "")?;
-    let facts = FactsRow::from_query_result(&row, "")?.facts(&application);
+    let application = application::Model::from_query_result(row, "")?;
+    let facts = FactsRow::from_query_result(row, "")?.facts(&application);
     Ok(Some((application, facts)))
 }
 

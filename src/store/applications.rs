@@ -6,13 +6,16 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ConnectionTrait, DbErr, FromQueryResult, QueryOrder, QuerySelect, QueryTrait, SelectModel,
-    Selector,
+    ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, QueryOrder, QuerySelect,
+    QueryTrait, SelectModel, Selector,
     prelude::*,
     sea_query::{Alias, ExprTrait, Func, LikeExpr, OnConflict},
 };
 
-use super::entity::{application, candidate, document, job};
+use super::{
+    audit::{AccessLog, Actor, Showed},
+    entity::{application, candidate, document, job},
+};
 use crate::{
     domain::{fields::Email, status::ApplicationStatus},
     retention::policy::{Facts, Policy},
@@ -325,9 +328,20 @@ pub struct Summary {
     pub created_at: DateTimeUtc,
 }
 
-/// A page of applications, newest first, keyed by id (UUIDv7, so time order).
-pub async fn list(db: &impl ConnectionTrait, filter: ListFilter) -> Result<Vec<Summary>, DbErr> {
-    list_query(filter).all(db).await
+/// A page of applications, newest first, keyed by id (UUIDv7, so time
+/// order), answered once `log` has recorded it as `actor`'s listing.
+pub async fn list(
+    db: &DatabaseConnection,
+    log: &AccessLog,
+    filter: ListFilter,
+    actor: Actor,
+) -> Result<Vec<Summary>, DbErr> {
+    let read = list_query(filter).into_statement(db.get_database_backend());
+    log.read(db, read, actor, "application.listed", Showed::Listing)
+        .await?
+        .iter()
+        .map(|row| Summary::from_query_result(row, ""))
+        .collect()
 }
 
 /// The query [`list`] runs (public so that a benchmark can send its SQL).

@@ -280,3 +280,67 @@ async fn a_stored_status_the_code_does_not_know_is_an_error_not_a_default() {
     assert!(!body.contains("typed@example.com"), "{body}");
     app.stop().await;
 }
+
+/// A read is answered only once its audit event is stored: when the audit
+/// log refuses events, a list or a read shows nothing of anyone, and a read
+/// of an unknown id records nothing.
+#[tokio::test]
+async fn when_the_audit_log_refuses_an_event_no_personal_data_is_shown() {
+    use sea_orm::{ConnectionTrait, DbBackend};
+    let app = spawn_app().await;
+    let job = app.create_job("DE").await;
+    let id = app
+        .submit_ok(
+            ApplicationForm::new(&job, "watched@example.com").set("full_name", "Wanda Watched"),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let events_before = app.count_rows("audit_events").await;
+    let missing = app
+        .get(
+            &app.admin_key,
+            "/v1/applications/01930000-0000-7000-8000-000000000000",
+        )
+        .await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        app.count_rows("audit_events").await,
+        events_before,
+        "a read that found nothing recorded an event"
+    );
+
+    // Behind the service's back: the audit table takes no more rows.
+    let db = sea_orm::Database::connect(app.state.settings.database.url.expose())
+        .await
+        .unwrap();
+    let refuse = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            "ALTER TABLE audit_events ADD CONSTRAINT no_more_events CHECK (false) NOT VALID"
+        }
+        _ => {
+            "CREATE TRIGGER no_more_events BEFORE INSERT ON audit_events \
+             BEGIN SELECT RAISE(ABORT, 'no more events'); END"
+        }
+    };
+    db.execute_unprepared(refuse).await.unwrap();
+    for path in [
+        format!("/v1/applications/{id}"),
+        format!("/v1/applications?job_id={job}"),
+        "/v1/applications?q=wanda".to_owned(),
+    ] {
+        let answer = app.get(&app.admin_key, &path).await;
+        assert!(
+            answer.status().is_server_error(),
+            "{path}: {}",
+            answer.status()
+        );
+        let body = answer.text().await.unwrap();
+        for personal in ["Wanda", "watched@example.com", id.as_str()] {
+            assert!(!body.contains(personal), "{path} showed {personal}: {body}");
+        }
+    }
+    db.close().await.unwrap();
+    app.stop().await;
+}

@@ -242,6 +242,20 @@ async fn a_list_records_every_application_it_showed() {
         .filter(|e| e["action"] == "application.listed")
         .collect();
     assert_eq!(listings.len(), 1, "{everything}");
+    // In the order the page showed them, newest first.
+    let page: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap())
+        .collect();
+    let named: Vec<&str> = listings[0]["shown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap())
+        .collect();
+    assert_eq!(named, page);
     let mut shown: Vec<String> = listings[0]["shown"]
         .as_array()
         .unwrap()
