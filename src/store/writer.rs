@@ -31,8 +31,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryResult, RuntimeErr, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait,
+    RuntimeErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -189,30 +188,12 @@ impl Writer {
     /// Not for a writer that [`groups`](Self::groups): it would write beside
     /// the group committer.
     pub async fn execute_alone(&self, statement: Statement) -> Result<(), DbErr> {
-        self.alone(|db| async move { db.execute_raw(statement).await.map(|_| ()) })
-            .await
-    }
-
-    /// [`execute_alone`](Self::execute_alone) for a statement that also
-    /// answers rows (a read that writes, say): they come back once it is
-    /// committed (sqlx reads the answer up to the server's "ready", which
-    /// follows the commit).
-    pub async fn query_alone(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.alone(|db| async move { db.query_all_raw(statement).await })
-            .await
-    }
-
-    async fn alone<T, Run, Ran>(&self, run: Run) -> Result<T, DbErr>
-    where
-        Run: FnOnce(DatabaseConnection) -> Ran,
-        Ran: Future<Output = Result<T, DbErr>>,
-    {
         debug_assert!(!self.groups());
         let (generation, db) = self.inner.pool().await?;
-        match run(db).await {
-            Ok(value) => {
+        match db.execute_raw(statement).await {
+            Ok(_) => {
                 self.inner.set_healthy();
-                Ok(value)
+                Ok(())
             }
             Err(err) => match Failure::of_unit(err) {
                 Failure::Connection(err) => {
