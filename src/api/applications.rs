@@ -377,12 +377,10 @@ impl ApplicationsApi {
         id: Path<Uuid>,
     ) -> ApiResult<ApplicationResponse> {
         let caller = auth.0;
-        // The documents are read while the application is read and recorded.
-        let (found, documents) = tokio::try_join!(
-            records::read_with_facts(&state.db, &state.audit, id.0, caller.actor()),
-            store::applications::documents_of(&state.db, id.0),
-        )?;
-        let (application, facts) = found.ok_or_else(|| ApiError::not_found("application"))?;
+        let (application, facts, documents) =
+            records::read_with_facts(&state.db, &state.audit, id.0, caller.actor())
+                .await?
+                .ok_or_else(|| ApiError::not_found("application"))?;
         let record = ApplicationRecord {
             application,
             documents,

@@ -14,7 +14,7 @@ use super::policy::{ConsentKind, Facts, Hold, Policy};
 use crate::domain::status::ApplicationStatus;
 use crate::store::{
     audit::{AccessLog, Actor, Showed},
-    entity::application,
+    entity::{application, document},
     writer::Unit,
 };
 
@@ -77,20 +77,30 @@ pub async fn facts_of(
         .collect())
 }
 
-/// An application with its facts, in one query: what reading one
-/// application needs, answered once `log` has recorded the read as
-/// `actor`'s (a read that finds nothing records nothing). (An
-/// application's job cannot go before it: the foreign key keeps it.)
+/// An application with its facts and its documents, in one query: what
+/// reading one application needs, answered once `log` has recorded the
+/// read as `actor`'s (a read that finds nothing records nothing). One
+/// statement, not one for the documents beside it: on PostgreSQL each
+/// statement is a round trip and sqlx's check of the connection on its
+/// return another. (An application's job cannot go before it: the foreign
+/// key keeps it.)
 pub async fn read_with_facts(
     db: &DatabaseConnection,
     log: &AccessLog,
     id: Uuid,
     actor: Actor,
-) -> Result<Option<(application::Model, Facts)>, DbErr> {
+) -> Result<Option<(application::Model, Facts, Vec<document::Model>)>, DbErr> {
     let backend = db.get_database_backend();
+    // A row per document (or one without), each named `document_…`.
     let sql = format!(
-        "SELECT a.*, {facts} FROM applications a JOIN jobs j ON j.id = a.job_id \
-         WHERE a.id = {id}",
+        "SELECT a.*, {facts}, d.id AS document_id, \
+         d.application_id AS document_application_id, d.kind AS document_kind, \
+         d.content_type AS document_content_type, d.size AS document_size, \
+         d.sha256 AS document_sha256, d.object_key AS document_object_key, \
+         d.created_at AS document_created_at \
+         FROM applications a JOIN jobs j ON j.id = a.job_id \
+         LEFT JOIN documents d ON d.application_id = a.id \
+         WHERE a.id = {id} ORDER BY d.id",
         facts = facts_columns(),
         id = placeholder(backend, 1),
     );
@@ -103,7 +113,13 @@ pub async fn read_with_facts(
     };
     let application = application::Model::from_query_result(row, "")?;
     let facts = FactsRow::from_query_result(row, "")?.facts(&application);
-    Ok(Some((application, facts)))
+    let mut documents = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if row.try_get::<Option<Uuid>>("", "document_id")?.is_some() {
+            documents.push(document::Model::from_query_result(row, "document_")?);
+        }
+    }
+    Ok(Some((application, facts, documents)))
 }
 
 fn placeholder(backend: DbBackend, n: usize) -> String {
