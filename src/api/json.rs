@@ -37,10 +37,15 @@ impl<T: Type> Payload for SerdeJson<T> {
     }
 }
 
+/// Room for a page of 50 applications, so the body is not grown (and
+/// copied) a dozen times on its way there.
+const BODY_CAPACITY: usize = 16 * 1024;
+
 impl<T: Serialize + Send> IntoResponse for SerdeJson<T> {
     fn into_response(self) -> Response {
-        match serde_json::to_vec(&self.0) {
-            Ok(body) => Response::builder().content_type(CONTENT_TYPE).body(body),
+        let mut body = Vec::with_capacity(BODY_CAPACITY);
+        match serde_json::to_writer(&mut body, &self.0) {
+            Ok(()) => Response::builder().content_type(CONTENT_TYPE).body(body),
             Err(err) => {
                 // Only a type whose Serialize can fail (none here) gets here.
                 tracing::error!(error = %err, "an answer could not be written as JSON");
